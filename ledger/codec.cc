@@ -210,6 +210,16 @@ class Parser {
   // Checks the next value is not null and has JSON type `want`.
   absl::Status ExpectType(std::string_view field, json::Reader::Type want, const char* what) {
     auto t = r_.Peek();
+    if (t == json::Reader::Type::kNumber || t == json::Reader::Type::kBool ||
+        t == json::Reader::Type::kNull) {
+      // A malformed literal (`012`, `1.`, `tru`, `nul`) is not JSON: say so, rather than that
+      // it has the wrong type or range.
+      json::Reader probe = r_;
+      if (!probe.SkipValue(nullptr)) {
+        r_ = std::move(probe);
+        return ReaderError(field);
+      }
+    }
     if (t == want) return absl::OkStatus();
     if (t == json::Reader::Type::kNull) return InvalidField(field, "must not be null");
     if (t == json::Reader::Type::kInvalid) {

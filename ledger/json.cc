@@ -159,8 +159,16 @@ void AppendDouble(std::string* out, double v) {
 }
 
 void AppendRounded4(std::string* out, double v) {
-  double scaled = std::round(v * 10000.0);  // std::round is half away from zero
-  AppendDouble(out, scaled / 10000.0);
+  // Rounds the exact value of `v`, like ECMAScript's toFixed(4). v * 10000 is itself rounded and
+  // can land on a .5 tie that the exact product is just short of (2.00005 is 2.0000499999…);
+  // fma gives the exact rounding error of the product, whose sign then decides.
+  double scaled = v * 10000.0;
+  double rounded = std::round(scaled);  // half away from zero
+  if (std::fabs(scaled - std::trunc(scaled)) == 0.5) {
+    double error = std::fma(v, 10000.0, -scaled);
+    if (error != 0 && std::signbit(error) != std::signbit(scaled)) rounded = std::trunc(scaled);
+  }
+  AppendDouble(out, rounded / 10000.0);
 }
 
 void AppendHex(std::string* out, std::string_view bytes) {

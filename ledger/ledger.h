@@ -1,0 +1,203 @@
+// The ledger of record: a RocksDB store of touchpoint events, partitioned by customer, with
+// permanent event_id deduplication, identity resolution, optimistic concurrency per customer,
+// two SHA-256 hash chains, and group commit (CONTRACT §1, §3, §7; DESIGN.md data flow).
+#ifndef RAPPORT_LEDGER_LEDGER_H_
+#define RAPPORT_LEDGER_LEDGER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ledger/codec.h"
+#include "ledger/event.h"
+#include "ledger/hashing.h"
+#include "ledger/record.h"
+#include "ledger/types.h"
+
+namespace rocksdb {
+class DB;
+class ColumnFamilyHandle;
+}  // namespace rocksdb
+
+namespace rapport::ledger {
+
+struct LedgerOptions {
+  // ledger.partitions: used when the data dir is created; an existing dir keeps its own count.
+  uint32_t partitions = 4;
+  // When set, opening fails unless the data dir has exactly this many partitions.
+  std::optional<uint32_t> expect_partitions;
+  bool create_if_missing = true;
+  // Readers only: no appends; may open a data dir that a running server holds.
+  bool read_only = false;
+  // The most events one group commit (one synced WriteBatch) takes.
+  size_t max_group_events = 8192;
+  // RocksDB block cache shared by all column families.
+  size_t block_cache_bytes = 256u << 20;
+  // Customer heads and identity links kept in memory (entries) before the cache is dropped.
+  size_t cache_entries = 2'000'000;
+};
+
+// What an append returns for one event (CONTRACT §3).
+struct AppendResult {
+  std::string event_id;
+  std::string customer_id;
+  PartitionId partition;
+  Seq seq;
+  Position position;
+  Digest hash{};
+  bool duplicate = false;
+};
+// `{"event_id","customer_id","partition","seq","position","hash","duplicate"}`.
+std::string AppendResultJson(const AppendResult& result);
+
+// An event with the CPU-heavy work done (parsing, canonical rendering, content digest), so that
+// callers do it on their own threads and the commit path only sequences and hashes.
+struct PreparedEvent {
+  Event event;
+  CanonicalEventParts canonical;
+  // SHA-256 prefix of the event as submitted (before customer resolution): an identical retry
+  // has the same one.
+  std::string content_digest;
+  // IdentityKey of `event.identity` and of `data.identity` (identity_linked), or empty.
+  std::string identity_key;
+  std::string linked_identity_key;
+};
+PreparedEvent PrepareEvent(Event event);
+absl::StatusOr<PreparedEvent> ParseAndPrepare(std::string_view json, const CodecOptions& options);
+
+struct PartitionHead {
+  PartitionId partition;
+  Position position;
+  Digest hash{};  // zeros for an empty partition
+};
+
+// The outcome of Verify: ok, or the first bad partition and position with the reason.
+struct VerifyReport {
+  bool ok = true;
+  uint64_t records = 0;
+  uint64_t customers = 0;
+  std::optional<PartitionId> bad_partition;
+  std::optional<Position> bad_position;
+  std::string reason;
+};
+
+// Counters since open, for metrics and benchmarks.
+struct LedgerStats {
+  uint64_t groups = 0;
+  uint64_t events_appended = 0;
+  uint64_t duplicates = 0;
+  uint64_t failed_units = 0;
+};
+
+// Thread-safe. Appends from any number of threads are sequenced by one commit thread and made
+// durable by one writer thread: each group of concurrent requests becomes one synced RocksDB
+// WriteBatch, and Append returns only once its group is on disk. Readers run on the calling
+// thread against RocksDB. If a write to RocksDB ever fails, the ledger stops accepting appends
+// (every later Append returns that error) because its in-memory heads may be ahead of the disk;
+// reopen it to recover. Destroying the Ledger waits for the appends in flight.
+class Ledger {
+ private:
+  struct Request;
+
+ public:
+  // Opens (or creates) the ledger in `dir`. Unavailable when another process holds the data dir
+  // (read_only opens do not conflict); FailedPrecondition when the partition count differs from
+  // options.expect_partitions; DataLoss when the heads and records disagree.
+  static absl::Status Open(const std::string& dir, const LedgerOptions& options,
+                           std::unique_ptr<Ledger>* ledger);
+  ~Ledger();
+  Ledger(const Ledger&) = delete;
+  Ledger& operator=(const Ledger&) = delete;
+
+  // Appends `events` atomically: all are stored (or are duplicates) or none is. Blocks until the
+  // group holding them is durable. Errors: FailedPrecondition (expected_version conflict, with
+  // the actual version; ledger/errors.h), AlreadyExists (duplicate_mismatch), or the storage
+  // error. An empty batch returns no results.
+  absl::StatusOr<std::vector<AppendResult>> Append(std::vector<PreparedEvent> events);
+
+  // Appends each event as its own atomic unit, in order, in the same group commit: one result per
+  // event; a failed event does not stop the ones after it.
+  std::vector<absl::StatusOr<AppendResult>> AppendEach(std::vector<PreparedEvent> events);
+
+  // An AppendEach that has been queued but not waited for. Requests are sequenced in the order
+  // StartAppendEach was called, so a caller can keep several in flight (sharing group commits)
+  // and still append in its input order. Wait() must be called before destruction.
+  class Pending {
+   public:
+    ~Pending();
+    // Blocks until the events are durable (or failed); one result per event.
+    std::vector<absl::StatusOr<AppendResult>> Wait();
+
+   private:
+    friend class Ledger;
+    std::unique_ptr<Request> request_;
+    absl::Status submit_status_;
+  };
+  std::unique_ptr<Pending> StartAppendEach(std::vector<PreparedEvent> events);
+
+  // The customer's records with seq > `after`, at most `limit`, in seq order; with `as_of`, only
+  // events with occurred_at <= as_of (the events visible to projections at that time).
+  absl::StatusOr<std::vector<StoredRecord>> ReadCustomer(
+      std::string_view customer_id, Seq after, size_t limit,
+      std::optional<Timestamp> as_of = std::nullopt) const;
+  // The number of events in the customer's stream (0 when unknown).
+  absl::StatusOr<Seq> CustomerVersion(std::string_view customer_id) const;
+  // One record; NotFound when the position is past the head.
+  absl::StatusOr<StoredRecord> ReadRecord(PartitionId partition, Position position) const;
+  // Calls `fn` for the partition's records from `from` on, in position order, until it returns
+  // false. DataLoss on an undecodable record.
+  absl::Status ScanPartition(PartitionId partition, Position from,
+                             const std::function<bool(const StoredRecord&)>& fn) const;
+  // The customer an identity resolves to, or nullopt.
+  absl::StatusOr<std::optional<std::string>> LookupIdentity(const Identity& identity) const;
+
+  // Per-partition head position and chain hash (GET /v1/ledger/digest).
+  std::vector<PartitionHead> Heads() const;
+  // Recomputes every record digest and both chains (all partitions, in parallel on `threads`
+  // threads), or one customer's stream and its partition-chain links. `progress`, when given,
+  // is called now and then with the number of records checked so far.
+  absl::StatusOr<VerifyReport> Verify(std::optional<std::string> customer_id = std::nullopt,
+                                      int threads = 2,
+                                      const std::function<void(uint64_t)>& progress = {}) const;
+
+  // Flushes every memtable to SST files (checkpoints, benchmarks).
+  absl::Status Flush();
+
+  uint32_t partitions() const { return partitions_; }
+  const std::string& dir() const { return dir_; }
+  LedgerStats stats() const;
+  // The underlying database, for metrics and tests that inspect storage.
+  rocksdb::DB* db() const { return db_.get(); }
+
+ private:
+  struct Impl;
+  Ledger(std::string dir, const LedgerOptions& options);
+
+  absl::Status Enqueue(Request* request);
+  absl::Status VerifyCustomer(const std::string& customer_id, VerifyReport* report) const;
+  absl::Status VerifyPartition(PartitionId partition, VerifyReport* report,
+                               std::atomic<uint64_t>* checked) const;
+
+  const std::string dir_;
+  const LedgerOptions options_;
+  uint32_t partitions_ = 0;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+  rocksdb::ColumnFamilyHandle* records_ = nullptr;
+  rocksdb::ColumnFamilyHandle* customers_ = nullptr;
+  rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
+  rocksdb::ColumnFamilyHandle* identities_ = nullptr;
+  rocksdb::ColumnFamilyHandle* heads_ = nullptr;
+  std::unique_ptr<Impl> impl_;  // the append path; null when read-only
+};
+
+}  // namespace rapport::ledger
+
+#endif  // RAPPORT_LEDGER_LEDGER_H_

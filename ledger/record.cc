@@ -1,0 +1,257 @@
+#include "ledger/record.h"
+
+#include <cstring>
+
+#include "flatbuffers/flatbuffers.h"
+#include "ledger/errors.h"
+#include "ledger/json.h"
+#include "ledger/strings.h"
+#include "schemas/ledger_record_generated.h"
+
+namespace rapport::ledger {
+
+void PutFixed32BE(std::string* out, uint32_t v) {
+  char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16), static_cast<char>(v >> 8),
+               static_cast<char>(v)};
+  out->append(b, 4);
+}
+
+void PutFixed64BE(std::string* out, uint64_t v) {
+  PutFixed32BE(out, static_cast<uint32_t>(v >> 32));
+  PutFixed32BE(out, static_cast<uint32_t>(v));
+}
+
+uint32_t GetFixed32BE(const char* p) {
+  auto u = reinterpret_cast<const unsigned char*>(p);
+  return uint32_t{u[0]} << 24 | uint32_t{u[1]} << 16 | uint32_t{u[2]} << 8 | uint32_t{u[3]};
+}
+
+uint64_t GetFixed64BE(const char* p) {
+  return uint64_t{GetFixed32BE(p)} << 32 | GetFixed32BE(p + 4);
+}
+
+std::string RecordKey(PartitionId partition, Position position) {
+  std::string key;
+  key.reserve(12);
+  PutFixed32BE(&key, partition.value());
+  PutFixed64BE(&key, position.value());
+  return key;
+}
+
+bool ParseRecordKey(std::string_view key, PartitionId* partition, Position* position) {
+  if (key.size() != 12) return false;
+  *partition = PartitionId(GetFixed32BE(key.data()));
+  *position = Position(GetFixed64BE(key.data() + 4));
+  return true;
+}
+
+std::string CustomerIndexPrefix(std::string_view customer_id) {
+  std::string key(customer_id);
+  key.push_back('\0');
+  return key;
+}
+
+std::string CustomerIndexKey(std::string_view customer_id, Seq seq) {
+  std::string key = CustomerIndexPrefix(customer_id);
+  PutFixed64BE(&key, seq.value());
+  return key;
+}
+
+std::string PartitionHeadKey(PartitionId partition) {
+  std::string key = "p";
+  PutFixed32BE(&key, partition.value());
+  return key;
+}
+
+std::string CustomerHeadKey(std::string_view customer_id) {
+  std::string key = "c";
+  key.append(customer_id);
+  return key;
+}
+
+std::string EncodeRecord(const StoredRecord& r) {
+  flatbuffers::FlatBufferBuilder fbb(r.canonical.size() + 256);
+  auto customer_id = fbb.CreateString(r.customer_id);
+  auto event_id = fbb.CreateString(r.event_id);
+  auto chain = fbb.CreateVector(r.chain_hash.data(), r.chain_hash.size());
+  auto customer_hash = fbb.CreateVector(r.customer_hash.data(), r.customer_hash.size());
+  auto canonical = fbb.CreateVector(reinterpret_cast<const uint8_t*>(r.canonical.data()),
+                                    r.canonical.size());
+  flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<schemas::LinkedIdentity>>> links;
+  if (!r.links.empty()) {
+    std::vector<flatbuffers::Offset<schemas::LinkedIdentity>> v;
+    for (const auto& key : r.links) {
+      size_t colon = key.find(':');
+      auto kind = IdentityKindFromName(std::string_view(key).substr(0, colon));
+      auto value = fbb.CreateString(key.substr(colon + 1));
+      v.push_back(schemas::CreateLinkedIdentity(
+          fbb, static_cast<schemas::IdentityKind>(kind.value_or(IdentityKind::kExternal)), value));
+    }
+    links = fbb.CreateVector(v);
+  }
+  schemas::LedgerRecordBuilder b(fbb);
+  b.add_partition(r.partition.value());
+  b.add_position(r.position.value());
+  b.add_customer_id(customer_id);
+  b.add_seq(r.seq.value());
+  b.add_recorded_at(r.recorded_at.micros);
+  b.add_occurred_at(r.occurred_at.micros);
+  b.add_event_id(event_id);
+  b.add_chain_hash(chain);
+  b.add_customer_hash(customer_hash);
+  b.add_canonical(canonical);
+  if (!r.links.empty()) b.add_links(links);
+  fbb.Finish(b.Finish(), schemas::LedgerRecordIdentifier());
+  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes) {
+  flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
+  if (!schemas::LedgerRecordBufferHasIdentifier(bytes.data()) ||
+      !schemas::VerifyLedgerRecordBuffer(verifier)) {
+    return absl::DataLossError("stored record is not a valid LedgerRecord");
+  }
+  const auto* fb = schemas::GetLedgerRecord(bytes.data());
+  StoredRecord r;
+  r.partition = PartitionId(fb->partition());
+  r.position = Position(fb->position());
+  if (fb->customer_id()) r.customer_id = fb->customer_id()->str();
+  r.seq = Seq(fb->seq());
+  r.recorded_at = Timestamp{fb->recorded_at()};
+  r.occurred_at = Timestamp{fb->occurred_at()};
+  if (fb->event_id()) r.event_id = fb->event_id()->str();
+  if (!fb->chain_hash() || fb->chain_hash()->size() != 32 || !fb->customer_hash() ||
+      fb->customer_hash()->size() != 32 || !fb->canonical()) {
+    return absl::DataLossError("stored record lacks its hashes or canonical bytes");
+  }
+  std::memcpy(r.chain_hash.data(), fb->chain_hash()->data(), 32);
+  std::memcpy(r.customer_hash.data(), fb->customer_hash()->data(), 32);
+  r.canonical.assign(reinterpret_cast<const char*>(fb->canonical()->data()),
+                     fb->canonical()->size());
+  if (fb->links()) {
+    for (const auto* link : *fb->links()) {
+      std::string key(IdentityKindName(static_cast<IdentityKind>(link->kind())));
+      key.push_back(':');
+      if (link->value()) key.append(link->value()->str());
+      r.links.push_back(std::move(key));
+    }
+  }
+  return r;
+}
+
+void AppendCanonicalRecord(std::string* out, std::string_view customer_id,
+                           std::string_view event_head, std::string_view event_tail,
+                           std::string_view event_id, PartitionId partition, Position position,
+                           Timestamp recorded_at, Seq seq) {
+  out->append("{\"customer_id\":");
+  size_t id_start = out->size();
+  json::AppendString(out, customer_id);
+  size_t id_end = out->size();
+  out->append(",\"event\":");
+  out->append(event_head);
+  out->append("\"customer_id\":");
+  out->append(*out, id_start, id_end - id_start);
+  out->push_back(',');
+  out->append(event_tail);
+  out->append(",\"event_id\":");
+  json::AppendString(out, event_id);
+  out->append(",\"partition\":");
+  json::AppendUint(out, partition.value());
+  out->append(",\"position\":");
+  json::AppendUint(out, position.value());
+  out->append(",\"recorded_at\":\"");
+  AppendTimestamp(out, recorded_at);
+  out->append("\",\"seq\":");
+  json::AppendUint(out, seq.value());
+  out->push_back('}');
+}
+
+absl::StatusOr<CanonicalEnvelope> ParseCanonical(std::string_view c) {
+  auto bad = [](std::string_view why) {
+    return absl::DataLossError(AbslView(StrCat("malformed canonical record: ", why)));
+  };
+  CanonicalEnvelope env;
+  // The event sits between the leading customer_id member and the trailing event_id member; a
+  // `,"event_id":` with a bare quote cannot occur inside a JSON string, so the last one is ours.
+  constexpr std::string_view kPrefix = "{\"customer_id\":";
+  if (!c.starts_with(kPrefix)) return bad("no customer_id");
+  json::Reader r(c);
+  std::string key;
+  bool done = false;
+  if (!r.BeginObject() || !r.NextMember(&key, &done) || key != "customer_id" ||
+      !r.ReadString(&env.customer_id) || !r.NextMember(&key, &done) || key != "event") {
+    return bad("no customer_id/event");
+  }
+  size_t event_start = r.offset();
+  while (event_start < c.size() && c[event_start] == ' ') ++event_start;
+  size_t tail = c.rfind(",\"event_id\":");
+  if (tail == std::string_view::npos || tail <= event_start) return bad("no event_id");
+  env.event_json = c.substr(event_start, tail - event_start);
+  // The tail is `,"event_id":…,"partition":…,"position":…,"recorded_at":…,"seq":…}`; parse it
+  // as the continuation of an object.
+  std::string tail_obj = StrCat("{", c.substr(tail + 1));
+  json::Reader tr(tail_obj);
+  if (!tr.BeginObject()) return bad("tail");
+  while (true) {
+    if (!tr.NextMember(&key, &done)) return bad(tr.error());
+    if (done) break;
+    bool ok = true;
+    if (key == "event_id") {
+      ok = tr.ReadString(&env.event_id);
+    } else if (key == "partition") {
+      ok = tr.ReadInt64(&env.partition);
+    } else if (key == "position") {
+      ok = tr.ReadInt64(&env.position);
+    } else if (key == "recorded_at") {
+      ok = tr.ReadString(&env.recorded_at);
+    } else if (key == "seq") {
+      ok = tr.ReadInt64(&env.seq);
+    } else {
+      return bad(StrCat("unexpected member ", key));
+    }
+    if (!ok) return bad(tr.error());
+  }
+  if (!tr.AtEnd()) return bad("trailing bytes");
+  return env;
+}
+
+std::string HistoryEventJson(const StoredRecord& record) {
+  std::string out;
+  auto env = ParseCanonical(record.canonical);
+  std::string_view event = env.ok() ? env->event_json : std::string_view("{}");
+  out.reserve(event.size() + 256);
+  out.append(event.substr(0, event.size() - 1));  // drop the closing brace
+  out.append(",\"seq\":");
+  json::AppendUint(&out, record.seq.value());
+  out.append(",\"partition\":");
+  json::AppendUint(&out, record.partition.value());
+  out.append(",\"position\":");
+  json::AppendUint(&out, record.position.value());
+  out.append(",\"recorded_at\":\"");
+  AppendTimestamp(&out, record.recorded_at);
+  out.append("\",\"hash\":\"");
+  json::AppendHex(&out, AsBytes(record.chain_hash));
+  out.append("\",\"customer_hash\":\"");
+  json::AppendHex(&out, AsBytes(record.customer_hash));
+  out.append("\"}");
+  return out;
+}
+
+std::string EncodeEventIdEntry(const EventIdEntry& e) {
+  std::string out;
+  out.reserve(28);
+  PutFixed32BE(&out, e.partition.value());
+  PutFixed64BE(&out, e.position.value());
+  out.append(e.content_digest);
+  return out;
+}
+
+bool DecodeEventIdEntry(std::string_view b, EventIdEntry* e) {
+  if (b.size() != 28) return false;
+  e->partition = PartitionId(GetFixed32BE(b.data()));
+  e->position = Position(GetFixed64BE(b.data() + 4));
+  e->content_digest.assign(b.data() + 12, 16);
+  return true;
+}
+
+}  // namespace rapport::ledger

@@ -1,0 +1,137 @@
+#include "ledger/storage.h"
+
+#include <charconv>
+#include <filesystem>
+
+#include "ledger/record.h"
+#include "ledger/strings.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
+
+namespace rapport::ledger {
+namespace {
+
+constexpr char kPartitionsKey[] = "meta/partitions";
+constexpr char kFormatKey[] = "meta/format";
+constexpr char kFormatVersion[] = "1";
+
+rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                       bool bloom, size_t write_buffer) {
+  rocksdb::ColumnFamilyOptions o;
+  rocksdb::BlockBasedTableOptions t;
+  t.block_cache = cache;
+  t.block_size = 16 * 1024;
+  t.cache_index_and_filter_blocks = true;
+  t.pin_l0_filter_and_index_blocks_in_cache = true;
+  if (bloom) t.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(t));
+  o.write_buffer_size = write_buffer;
+  o.max_write_buffer_number = 4;
+  o.target_file_size_base = 64 << 20;
+  o.max_bytes_for_level_base = 256 << 20;
+  // Fresh data is flushed uncompressed (cheap on 2 cores); older levels are compressed.
+  o.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
+                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+                             rocksdb::kZSTD};
+  return o;
+}
+
+}  // namespace
+
+absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
+  if (s.ok()) return absl::OkStatus();
+  std::string msg = StrCat(what, ": ", s.ToString());
+  if (s.IsNotFound()) return absl::NotFoundError(AbslView(msg));
+  if (s.IsCorruption()) return absl::DataLossError(AbslView(msg));
+  if (s.IsInvalidArgument()) return absl::InvalidArgumentError(AbslView(msg));
+  if (s.IsBusy() || s.IsTimedOut() || s.IsTryAgain()) return absl::UnavailableError(AbslView(msg));
+  if (s.IsNotSupported()) return absl::UnimplementedError(AbslView(msg));
+  return absl::InternalError(AbslView(msg));
+}
+
+absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
+                         StorageHandles* out) {
+  std::error_code ec;
+  bool exists = std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec);
+  if (!exists && (options.read_only || !options.create_if_missing)) {
+    return absl::NotFoundError(AbslView(StrCat("no ledger in ", dir)));
+  }
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = options.create_if_missing;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.wal_bytes_per_sync = 0;
+  db_options.max_total_wal_size = 512 << 20;
+  db_options.keep_log_file_num = 5;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, CfOptions(cache, true, 4 << 20));
+  cfs.emplace_back(kRecordsCf, CfOptions(cache, false, 64 << 20));
+  cfs.emplace_back(kCustomersCf, CfOptions(cache, true, 32 << 20));
+  auto event_ids = CfOptions(cache, true, 32 << 20);
+  // Most lookups of a new event_id miss; a memtable bloom filter makes the miss cheap.
+  event_ids.memtable_prefix_bloom_size_ratio = 0.05;
+  event_ids.memtable_whole_key_filtering = true;
+  cfs.emplace_back(kEventIdsCf, event_ids);
+  cfs.emplace_back(kIdentitiesCf, CfOptions(cache, true, 16 << 20));
+  cfs.emplace_back(kHeadsCf, CfOptions(cache, true, 16 << 20));
+
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, cfs, &out->handles, &raw);
+  } else {
+    std::filesystem::create_directories(dir, ec);
+    s = rocksdb::DB::Open(db_options, dir, cfs, &out->handles, &raw);
+  }
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::UnavailableError(AbslView(
+          StrCat("the data dir ", dir, " is in use by another process (a running rapport serve?)")));
+    }
+    return ToStatus(s, StrCat("opening the ledger in ", dir));
+  }
+  out->db.reset(raw);
+  out->records = out->handles[1];
+  out->customers = out->handles[2];
+  out->event_ids = out->handles[3];
+  out->identities = out->handles[4];
+  out->heads = out->handles[5];
+  auto* default_cf = out->handles[0];
+
+  std::string value;
+  s = raw->Get(rocksdb::ReadOptions(), default_cf, kPartitionsKey, &value);
+  if (s.IsNotFound()) {
+    if (options.read_only) return absl::NotFoundError(AbslView(StrCat("no ledger in ", dir)));
+    if (options.partitions == 0) return absl::InvalidArgumentError("ledger.partitions must be >= 1");
+    rocksdb::WriteOptions wo;
+    wo.sync = true;
+    rocksdb::WriteBatch batch;
+    batch.Put(default_cf, kPartitionsKey, std::to_string(options.partitions));
+    batch.Put(default_cf, kFormatKey, kFormatVersion);
+    s = raw->Write(wo, &batch);
+    if (!s.ok()) return ToStatus(s, "writing ledger metadata");
+    out->partitions = options.partitions;
+  } else if (!s.ok()) {
+    return ToStatus(s, "reading ledger metadata");
+  } else {
+    auto r = std::from_chars(value.data(), value.data() + value.size(), out->partitions);
+    if (r.ec != std::errc() || out->partitions == 0) {
+      return absl::DataLossError(AbslView(StrCat("bad partition count in ", dir, ": ", value)));
+    }
+  }
+  if (options.expect_partitions && *options.expect_partitions != out->partitions) {
+    return absl::FailedPreconditionError(AbslView(
+        StrCat("the ledger in ", dir, " has ", out->partitions, " partitions but ",
+               *options.expect_partitions, " are configured; the count is fixed at creation")));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace rapport::ledger

@@ -1,0 +1,233 @@
+// `rapport bench append|replay`: end-to-end figures on a workload made by the gen generator.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "ledger/json.h"
+#include "ledger/ledger.h"
+#include "ledger/strings.h"
+#include "rocksdb/db.h"
+#include "tools/commands.h"
+#include "tools/config.h"
+#include "tools/gen.h"
+
+namespace rapport::tools {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr char kMarker[] = ".rapport-bench";
+
+double Seconds(Clock::time_point a, Clock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Benchmarks own their data dir: they create it fresh, and refuse to wipe one they did not make.
+bool PrepareBenchDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec) && !fs::exists(fs::path(dir) / kMarker, ec)) {
+    std::fprintf(stderr,
+                 "rapport bench: %s exists and was not made by a benchmark; give an empty or new "
+                 "--data-dir\n",
+                 dir.c_str());
+    return false;
+  }
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  std::ofstream(fs::path(dir) / kMarker) << "made by rapport bench; safe to delete\n";
+  return true;
+}
+
+std::vector<std::string> MakeWorkload(const BenchFlags& bench) {
+  std::vector<std::string> lines;
+  lines.reserve(bench.events);
+  auto start = Clock::now();
+  GenerateWorkload({bench.customers, bench.events, bench.seed},
+                   [&](std::string_view line) { lines.emplace_back(line); });
+  std::fprintf(stderr, "bench: generated %zu events for %llu customers in %.2fs\n", lines.size(),
+               static_cast<unsigned long long>(bench.customers), Seconds(start, Clock::now()));
+  return lines;
+}
+
+struct AppendFigures {
+  double seconds = 0;
+  uint64_t events = 0;
+  std::vector<double> batch_us;
+  bool ok = true;
+};
+
+// Appends `lines` in atomic batches of `batch` from `threads` threads, each parsing its own
+// batches (the JSON-to-ledger path), the way concurrent HTTP publishers would.
+AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& lines,
+                        const BenchFlags& bench, const ledger::CodecOptions& codec,
+                        bool progress) {
+  AppendFigures f;
+  size_t batches = (lines.size() + bench.batch - 1) / bench.batch;
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> done{0};
+  std::atomic<bool> failed{false};
+  std::vector<std::vector<double>> latencies(bench.threads);
+  auto start = Clock::now();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < bench.threads; ++t) {
+    threads.emplace_back([&, t] {
+      for (size_t b; (b = next.fetch_add(1)) < batches && !failed.load();) {
+        auto t0 = Clock::now();
+        std::vector<ledger::PreparedEvent> events;
+        size_t end = std::min(lines.size(), (b + 1) * bench.batch);
+        events.reserve(end - b * bench.batch);
+        for (size_t i = b * bench.batch; i < end; ++i) {
+          auto p = ledger::ParseAndPrepare(lines[i], codec);
+          if (!p.ok()) {
+            std::fprintf(stderr, "bench: line %zu: %s\n", i + 1,
+                         std::string(p.status().message()).c_str());
+            failed = true;
+            return;
+          }
+          events.push_back(std::move(*p));
+        }
+        size_t n = events.size();
+        auto r = ledger.Append(std::move(events));
+        if (!r.ok()) {
+          std::fprintf(stderr, "bench: append failed: %s\n",
+                       std::string(r.status().message()).c_str());
+          failed = true;
+          return;
+        }
+        latencies[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        done.fetch_add(n);
+      }
+    });
+  }
+  if (progress) {
+    while (done.load() < lines.size() && !failed.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      double secs = Seconds(start, Clock::now());
+      std::fprintf(stderr, "\rbench: %llu/%zu events appended (%.0f/s)   ",
+                   static_cast<unsigned long long>(done.load()), lines.size(),
+                   secs > 0 ? done.load() / secs : 0.0);
+    }
+    std::fprintf(stderr, "\n");
+  }
+  for (auto& t : threads) t.join();
+  f.seconds = Seconds(start, Clock::now());
+  f.events = done.load();
+  f.ok = !failed.load();
+  for (auto& l : latencies) f.batch_us.insert(f.batch_us.end(), l.begin(), l.end());
+  std::sort(f.batch_us.begin(), f.batch_us.end());
+  return f;
+}
+
+double Percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
+}
+
+// Mean size of a stored record value, from a sample of partition 0.
+double MeanRecordBytes(const ledger::Ledger& ledger) {
+  uint64_t n = 0, bytes = 0;
+  (void)ledger.ScanPartition(ledger::PartitionId(0), ledger::Position(1),
+                             [&](const ledger::StoredRecord& r) {
+                               bytes += ledger::EncodeRecord(r).size();
+                               return ++n < 20000;
+                             });
+  return n ? static_cast<double>(bytes) / static_cast<double>(n) : 0;
+}
+
+void AppendNumber(std::string* out, std::string_view key, double v) {
+  out->append(StrCat(",\"", key, "\":"));
+  ledger::json::AppendRounded4(out, v);
+}
+
+}  // namespace
+
+int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench) {
+  if (bench.batch == 0 || bench.threads <= 0 || bench.customers == 0) {
+    std::fprintf(stderr, "rapport bench: --batch, --threads and --customers must be positive\n");
+    return kExitBadInput;
+  }
+  auto config = LoadConfig(flags.config);
+  if (!config.ok()) {
+    std::fprintf(stderr, "rapport: %s\n", std::string(config.status().message()).c_str());
+    return kExitBadInput;
+  }
+  if (!PrepareBenchDir(flags.data_dir)) return kExitBadInput;
+  auto lines = MakeWorkload(bench);
+  std::unique_ptr<ledger::Ledger> ledger;
+  absl::Status s = ledger::Ledger::Open(flags.data_dir, config->ledger, &ledger);
+  if (!s.ok()) {
+    std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
+    return kExitRuntime;
+  }
+  AppendFigures f = AppendAll(*ledger, lines, bench, config->codec, isatty(2));
+  if (!f.ok) return kExitRuntime;
+  ledger::LedgerStats stats = ledger->stats();
+  std::string out = StrCat("{\"bench\":\"append\",\"events\":", f.events);
+  AppendNumber(&out, "seconds", f.seconds);
+  AppendNumber(&out, "events_per_s", f.events / f.seconds);
+  AppendNumber(&out, "p50_us", Percentile(f.batch_us, 0.5));
+  AppendNumber(&out, "p99_us", Percentile(f.batch_us, 0.99));
+  out.append(StrCat(",\"batch\":", bench.batch, ",\"threads\":", bench.threads,
+                    ",\"customers\":", bench.customers, ",\"group_commits\":", stats.groups));
+  AppendNumber(&out, "events_per_group_commit",
+               stats.groups ? static_cast<double>(stats.events_appended) / stats.groups : 0);
+  AppendNumber(&out, "mean_record_bytes", MeanRecordBytes(*ledger));
+  out.append("}\n");
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench) {
+  auto config = LoadConfig(flags.config);
+  if (!config.ok()) {
+    std::fprintf(stderr, "rapport: %s\n", std::string(config.status().message()).c_str());
+    return kExitBadInput;
+  }
+  if (!PrepareBenchDir(flags.data_dir)) return kExitBadInput;
+  {
+    auto lines = MakeWorkload(bench);
+    std::unique_ptr<ledger::Ledger> ledger;
+    absl::Status s = ledger::Ledger::Open(flags.data_dir, config->ledger, &ledger);
+    if (!s.ok()) {
+      std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
+      return kExitRuntime;
+    }
+    std::fprintf(stderr, "bench: loading the ledger (untimed)\n");
+    if (!AppendAll(*ledger, lines, bench, config->codec, isatty(2)).ok) return kExitRuntime;
+    // Flush so that the replay reads SST files, as it would on a ledger that has been running.
+    (void)ledger->Flush();
+  }
+  std::unique_ptr<ledger::Ledger> ledger;
+  ledger::LedgerOptions options = config->ledger;
+  options.read_only = true;
+  absl::Status s = ledger::Ledger::Open(flags.data_dir, options, &ledger);
+  if (!s.ok()) {
+    std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
+    return kExitRuntime;
+  }
+  auto start = Clock::now();
+  auto report = ledger->Verify(std::nullopt, bench.threads > 2 ? 2 : bench.threads);
+  double secs = Seconds(start, Clock::now());
+  if (!report.ok() || !report->ok) {
+    std::fprintf(stderr, "bench: verification failed: %s\n",
+                 report.ok() ? report->reason.c_str()
+                             : std::string(report.status().message()).c_str());
+    return kExitRuntime;
+  }
+  std::string out = StrCat("{\"bench\":\"replay\",\"events\":", report->records);
+  AppendNumber(&out, "seconds", secs);
+  AppendNumber(&out, "events_per_s", report->records / secs);
+  out.append(StrCat(",\"customers\":", report->customers, ",\"threads\":",
+                    bench.threads > 2 ? 2 : bench.threads, ",\"verified\":true}\n"));
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+}  // namespace rapport::tools

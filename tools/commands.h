@@ -1,0 +1,41 @@
+// The `rapport` subcommands (CONTRACT §6). Each returns the process exit code: 0 ok, 1 a failure
+// found or nothing found, 2 bad usage or bad input, 3 runtime error.
+#ifndef RAPPORT_TOOLS_COMMANDS_H_
+#define RAPPORT_TOOLS_COMMANDS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace rapport::tools {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFound = 1;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitRuntime = 3;
+
+struct CommonFlags {
+  std::string data_dir = "./rapport-data";
+  std::string config;
+};
+
+int RunAppend(const CommonFlags& flags, const std::string& file);
+int RunHistory(const CommonFlags& flags, const std::string& customer, const std::string& as_of,
+               uint64_t after_seq, uint64_t limit);
+int RunVerify(const CommonFlags& flags, const std::optional<std::string>& customer);
+int RunDigest(const CommonFlags& flags);
+int RunGen(uint64_t customers, uint64_t events, uint64_t seed);
+
+struct BenchFlags {
+  uint64_t events = 1'000'000;
+  uint64_t customers = 100'000;
+  uint64_t batch = 512;
+  int threads = 4;
+  uint64_t seed = 1;
+};
+int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench);
+int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench);
+
+}  // namespace rapport::tools
+
+#endif  // RAPPORT_TOOLS_COMMANDS_H_

@@ -1,0 +1,24 @@
+// The `--config FILE` TOML settings the CLI needs so far. Unknown keys and bad values stop the
+// command with a message naming the key.
+#ifndef RAPPORT_TOOLS_CONFIG_H_
+#define RAPPORT_TOOLS_CONFIG_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "ledger/codec.h"
+#include "ledger/ledger.h"
+
+namespace rapport::tools {
+
+struct Config {
+  ledger::LedgerOptions ledger;
+  ledger::CodecOptions codec;
+};
+
+// Loads `path` (empty: the defaults). InvalidArgument naming the key on a bad key or value.
+absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+}  // namespace rapport::tools
+
+#endif  // RAPPORT_TOOLS_CONFIG_H_

@@ -1,0 +1,78 @@
+// The `rapport` program: parses the command line and hands over to tools/commands.h.
+#include <CLI/CLI.hpp>
+
+#include "tools/commands.h"
+
+int main(int argc, char** argv) {
+  using namespace rapport::tools;
+  CLI::App app{"rapport — an event-sourced relationship ledger (see README.md)"};
+  app.require_subcommand(1);
+  CommonFlags common;
+  auto add_common = [&](CLI::App* cmd) {
+    cmd->add_option("--data-dir", common.data_dir, "data directory")->capture_default_str();
+    cmd->add_option("--config", common.config, "TOML configuration file");
+  };
+  int code = kExitOk;
+
+  std::string file;
+  auto* append = app.add_subcommand("append", "append NDJSON events (stdin when no FILE)");
+  add_common(append);
+  append->add_option("file", file, "NDJSON file, or - for stdin");
+  append->callback([&] { code = RunAppend(common, file); });
+
+  std::string customer, as_of;
+  uint64_t after_seq = 0, limit = 0;
+  auto* history = app.add_subcommand("history", "a customer's events as JSON");
+  add_common(history);
+  history->add_option("customer", customer, "customer id")->required();
+  history->add_option("--as-of", as_of, "only events that occurred at or before this time");
+  history->add_option("--after-seq", after_seq, "only events with a greater seq");
+  history->add_option("--limit", limit, "at most this many events (0: all)");
+  history->callback([&] { code = RunHistory(common, customer, as_of, after_seq, limit); });
+
+  std::string verify_customer;
+  auto* verify = app.add_subcommand("verify", "recompute every hash; exit 1 naming the first bad record");
+  add_common(verify);
+  verify->add_option("--customer", verify_customer, "verify one customer's stream only");
+  verify->callback([&] {
+    code = RunVerify(common, verify_customer.empty() ? std::nullopt
+                                                     : std::optional<std::string>(verify_customer));
+  });
+
+  auto* digest = app.add_subcommand("digest", "each partition's head position and chain hash");
+  add_common(digest);
+  digest->callback([&] { code = RunDigest(common); });
+
+  uint64_t gen_customers = 1000, gen_events = 10000, gen_seed = 1;
+  auto* gen = app.add_subcommand("gen", "write a synthetic NDJSON workload to stdout");
+  gen->add_option("--customers", gen_customers, "number of customers")->capture_default_str();
+  gen->add_option("--events", gen_events, "number of events")->capture_default_str();
+  gen->add_option("--seed", gen_seed, "random seed")->capture_default_str();
+  gen->callback([&] { code = RunGen(gen_customers, gen_events, gen_seed); });
+
+  BenchFlags bench;
+  auto* bench_cmd = app.add_subcommand("bench", "benchmarks; print one JSON object");
+  bench_cmd->require_subcommand(1);
+  auto add_bench = [&](CLI::App* cmd) {
+    add_common(cmd);
+    cmd->add_option("--events", bench.events, "events in the workload")->capture_default_str();
+    cmd->add_option("--customers", bench.customers, "customers")->capture_default_str();
+    cmd->add_option("--batch", bench.batch, "events per append batch")->capture_default_str();
+    cmd->add_option("--threads", bench.threads, "appending threads")->capture_default_str();
+    cmd->add_option("--seed", bench.seed, "workload seed")->capture_default_str();
+  };
+  auto* bench_append = bench_cmd->add_subcommand("append", "durable JSON-to-ledger appends");
+  add_bench(bench_append);
+  bench_append->callback([&] { code = RunBenchAppend(common, bench); });
+  auto* bench_replay = bench_cmd->add_subcommand("replay", "read every record and verify both chains");
+  add_bench(bench_replay);
+  bench_replay->callback([&] { code = RunBenchReplay(common, bench); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int exit = app.exit(e);
+    return exit == 0 ? kExitOk : kExitBadInput;
+  }
+  return code;
+}
