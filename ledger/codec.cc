@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "ledger/strings.h"
 #include "ledger/errors.h"
@@ -36,7 +37,9 @@ enum class Kind {
 
 struct Rule {
   Kind kind;
-  std::initializer_list<std::string_view> values = {};  // kEnum
+  // The allowed values (kEnum). Not an initializer_list, whose backing array would die with the
+  // temporary Rule that RuleOf copies from and leave the stored copy dangling.
+  std::vector<std::string_view> values = {};
   int64_t min = std::numeric_limits<int64_t>::min();    // kInt
   int64_t max = std::numeric_limits<int64_t>::max();
   bool nonzero = false;

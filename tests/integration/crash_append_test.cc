@@ -53,9 +53,10 @@ TEST(CrashTest, KillNineDuringAppendLosesNothingAndStoresNothingTwice) {
   const std::string data = dir.Sub("data");
   const std::string input = dir.Sub("events.ndjson");
   constexpr int kEvents = 200000;
-  auto gen = RunRapport(dir, "gen --customers 5000 --events " + std::to_string(kEvents) +
-                                 " --seed 11 > " + input);
+  auto gen =
+      RunRapport(dir, "gen --customers 5000 --events " + std::to_string(kEvents) + " --seed 11");
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
+  testing::WriteFile(input, gen.out);
 
   std::mt19937 rng(std::random_device{}());
   int kills = 0;

@@ -93,8 +93,9 @@ TEST(PartitionForTest, MatchesLibrdkafkaMurmur2RandomPartitioner) {
 }
 
 TEST(PartitionForTest, MatchesLibrdkafkaForTypicalCustomerIds) {
-  const std::string_view kIds[] = {"C-1001", "C-1002", "anon-2ce92690f7f490e3", "", "a",
-                                   "customer-with-a-rather-long-identifier-0000000001"};
+  const std::string_view kIds[] = {
+      "C-1001", "C-1002", "anon-2ce92690f7f490e3",
+      "",       "a",      "customer-with-a-rather-long-identifier-0000000001"};
   for (std::string_view id : kIds) {
     for (uint32_t n : {1u, 2u, 3u, 4u, 7u, 12u, 16u, 64u, 100u, 1000u}) {
       EXPECT_EQ(PartitionFor(id, n),
@@ -116,8 +117,7 @@ TEST(PartitionForTest, ClearsTheSignBitBeforeTheModulo) {
 // SHA-256 and the hash chain (CONTRACT §7). Expected values are from `sha256sum`.
 
 TEST(Sha256Test, MatchesKnownDigests) {
-  EXPECT_EQ(HexOf(Sha256("")),
-            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(HexOf(Sha256("")), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(HexOf(Sha256("abc")),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   EXPECT_EQ(HexOf(Sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")),

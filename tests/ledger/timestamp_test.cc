@@ -45,8 +45,7 @@ TEST(ParseRfc3339Test, ParsesDatesBeforeTheEpoch) {
 
 TEST(ParseRfc3339Test, AcceptsTheBoundsOfYears0001To9999) {
   EXPECT_THAT(ParseRfc3339("0001-01-01T00:00:00Z"), Optional(Seconds(-62135596800)));
-  EXPECT_THAT(ParseRfc3339("9999-12-31T23:59:59.999999Z"),
-              Optional(Seconds(253402300799, 999999)));
+  EXPECT_THAT(ParseRfc3339("9999-12-31T23:59:59.999999Z"), Optional(Seconds(253402300799, 999999)));
   EXPECT_EQ(FormatTimestamp(Seconds(-62135596800)), "0001-01-01T00:00:00Z");
   EXPECT_EQ(FormatTimestamp(Seconds(253402300799, 999999)), "9999-12-31T23:59:59.999999Z");
 }
@@ -80,10 +79,10 @@ TEST(ParseRfc3339Test, KnowsLeapYears) {
 }
 
 TEST(ParseRfc3339Test, RejectsDaysAMonthDoesNotHave) {
-  for (std::string_view text : {"2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z",
-                                "2026-09-31T00:00:00Z", "2026-11-31T00:00:00Z",
-                                "2026-01-32T00:00:00Z", "2026-01-00T00:00:00Z",
-                                "2026-00-10T00:00:00Z", "2026-13-10T00:00:00Z"}) {
+  for (std::string_view text :
+       {"2026-04-31T00:00:00Z", "2026-06-31T00:00:00Z", "2026-09-31T00:00:00Z",
+        "2026-11-31T00:00:00Z", "2026-01-32T00:00:00Z", "2026-01-00T00:00:00Z",
+        "2026-00-10T00:00:00Z", "2026-13-10T00:00:00Z"}) {
     EXPECT_EQ(ParseRfc3339(text), std::nullopt) << text;
   }
   EXPECT_EQ(Normalize("2026-12-31T00:00:00Z"), "2026-12-31T00:00:00Z");

@@ -94,9 +94,8 @@ class ErrorPartMatcher {
   template <typename StatusType>
   bool MatchAndExplain(const StatusType& value, ::testing::MatchResultListener* listener) const {
     const absl::Status& status = GetStatus(value);
-    std::string actual = part_ == Part::kField
-                             ? ::rapport::ledger::ErrorField(status).value_or("")
-                             : ::rapport::ledger::ErrorCode(status);
+    std::string actual = part_ == Part::kField ? ::rapport::ledger::ErrorField(status).value_or("")
+                                               : ::rapport::ledger::ErrorCode(status);
     if (matcher_.Matches(actual)) return true;
     *listener << "whose error " << Name() << " is \"" << actual << "\" (status " << status << ")";
     return false;
@@ -136,8 +135,8 @@ template <typename MessageMatcher>
 ::testing::PolymorphicMatcher<internal::StatusIsMatcher> StatusIs(
     absl::StatusCode code, MessageMatcher&& message_matcher) {
   return ::testing::MakePolymorphicMatcher(internal::StatusIsMatcher(
-      code, ::testing::MatcherCast<const std::string&>(
-                std::forward<MessageMatcher>(message_matcher))));
+      code,
+      ::testing::MatcherCast<const std::string&>(std::forward<MessageMatcher>(message_matcher))));
 }
 inline ::testing::PolymorphicMatcher<internal::StatusIsMatcher> StatusIs(absl::StatusCode code) {
   return StatusIs(code, ::testing::A<const std::string&>());
@@ -179,12 +178,12 @@ inline ::testing::PolymorphicMatcher<internal::ErrorPartMatcher> HasErrorCode(co
 // `ASSERT_OK_AND_ASSIGN(Event ev, ParseEventJson(...));` evaluates `rexpr` (an absl::StatusOr<T>)
 // once, fails the test (returning from the enclosing void function) when it is not OK, and
 // otherwise moves its value into `lhs`, which may be a declaration.
-#define ASSERT_OK_AND_ASSIGN(lhs, rexpr) \
-  RAPPORT_ASSERT_OK_AND_ASSIGN_IMPL_(     \
-      RAPPORT_TESTING_CONCAT_(rapport_testing_statusor_, __LINE__), lhs, rexpr)
+#define ASSERT_OK_AND_ASSIGN(lhs, rexpr)                                                           \
+  RAPPORT_ASSERT_OK_AND_ASSIGN_IMPL_(RAPPORT_TESTING_CONCAT_(rapport_testing_statusor_, __LINE__), \
+                                     lhs, rexpr)
 
-#define RAPPORT_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr)                             \
-  auto statusor = (rexpr);                                                                   \
+#define RAPPORT_ASSERT_OK_AND_ASSIGN_IMPL_(statusor, lhs, rexpr)                                 \
+  auto statusor = (rexpr);                                                                       \
   GTEST_ASSERT_(::rapport::testing::internal::AssertOk(#rexpr, statusor), GTEST_FATAL_FAILURE_); \
   lhs = std::move(statusor).value()
 
