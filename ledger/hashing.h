@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstdint>
+#include <initializer_list>
 #include <string_view>
 
 namespace rapport::ledger {
@@ -12,6 +13,8 @@ using Digest = std::array<uint8_t, 32>;
 inline constexpr Digest kZeroDigest{};
 
 Digest Sha256(std::string_view data);
+// SHA-256 of the concatenation of `parts`, without concatenating them.
+Digest Sha256Parts(std::initializer_list<std::string_view> parts);
 // SHA-256(a ‖ b) of two digests: one link of a hash chain.
 Digest ChainHash(const Digest& previous, const Digest& record_digest);
 inline std::string_view AsBytes(const Digest& d) {

@@ -1,6 +1,9 @@
 #include "ledger/ledger.h"
 
+#include <pthread.h>
+
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <filesystem>
 #include <thread>
@@ -16,6 +19,7 @@
 #include "ledger/storage.h"
 #include "ledger/strings.h"
 #include "rocksdb/db.h"
+#include "rocksdb/perf_level.h"
 #include "rocksdb/write_batch.h"
 
 namespace rapport::ledger {
@@ -41,14 +45,6 @@ bool DecodeHead(std::string_view v, uint64_t* n, Digest* hash) {
   return true;
 }
 
-std::string EncodeIndexValue(Position position, Timestamp occurred_at) {
-  std::string v;
-  v.reserve(16);
-  PutFixed64BE(&v, position.value());
-  PutFixed64BE(&v, static_cast<uint64_t>(occurred_at.micros));
-  return v;
-}
-
 }  // namespace
 
 std::string AppendResultJson(const AppendResult& r) {
@@ -71,19 +67,23 @@ std::string AppendResultJson(const AppendResult& r) {
 PreparedEvent PrepareEvent(Event event) {
   PreparedEvent p;
   p.canonical = RenderCanonicalParts(event);
-  // The submitted form: customer_id only when the producer gave it.
-  std::string submitted = p.canonical.head;
+  // The digest of the submitted form: customer_id only when the producer gave it.
+  std::string customer_member;
   if (!event.customer_id.empty()) {
-    submitted.append("\"customer_id\":");
-    json::AppendString(&submitted, event.customer_id);
-    submitted.push_back(',');
+    customer_member = "\"customer_id\":";
+    json::AppendString(&customer_member, event.customer_id);
+    customer_member.push_back(',');
   }
-  submitted.append(p.canonical.tail);
-  Digest d = Sha256(submitted);
+  Digest d = Sha256Parts({p.canonical.head, customer_member, p.canonical.tail});
   p.content_digest.assign(reinterpret_cast<const char*>(d.data()), 16);
   if (event.identity) p.identity_key = IdentityKey(*event.identity);
-  if (event.type == EventType::kIdentityLinked) p.linked_identity_key = IdentityKey(event.data.identity);
-  p.event = std::move(event);
+  if (event.type == EventType::kIdentityLinked) {
+    p.linked_identity_key = IdentityKey(event.data.identity);
+  }
+  p.event_id = std::move(event.event_id);
+  p.customer_id = std::move(event.customer_id);
+  p.expected_version = event.expected_version;
+  p.occurred_at = event.occurred_at;
   return p;
 }
 
@@ -138,11 +138,11 @@ struct Ledger::Impl {
   absl::Status ProcessUnit(Group* g, std::span<PreparedEvent> events,
                            std::vector<AppendResult>* results);
   absl::Status ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo, AppendResult* out);
-  CustomerHead LoadCustomerHead(const std::string& customer_id);
+  absl::StatusOr<CustomerHead> LoadCustomerHead(const std::string& customer_id);
   std::string LoadLink(const std::string& key);
   void SetLink(Group* g, const std::string& key, const std::string& customer_id, Undo* undo,
                std::vector<std::string>* links);
-  absl::StatusOr<AppendResult> ResultOfStored(const EventIdEntry& entry, const Event& ev);
+  absl::StatusOr<AppendResult> ResultOfStored(const EventIdEntry& entry, const PreparedEvent& ev);
 
   Ledger* owner;
   absl::Mutex mu;
@@ -163,7 +163,6 @@ struct Ledger::Impl {
   std::deque<std::pair<uint64_t, std::vector<std::string>>> inflight_by_group;
   absl::flat_hash_map<std::string, std::string> stored_ids;  // this group's MultiGet hits
   absl::flat_hash_set<uint32_t> dirty_partitions;
-  absl::flat_hash_set<std::string> dirty_customers;
   Timestamp recorded_at;
   Timestamp last_recorded_at;
   uint64_t next_group = 1;
@@ -174,6 +173,8 @@ struct Ledger::Impl {
 };
 
 void Ledger::Impl::SequencerLoop() {
+  pthread_setname_np(pthread_self(), "ledger-seq");
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   while (true) {
     std::vector<Request*> take;
     uint64_t durable;
@@ -226,8 +227,13 @@ void Ledger::Impl::SequencerLoop() {
       links.clear();
     }
     auto g = std::make_unique<Group>();
+    auto t0 = std::chrono::steady_clock::now();
     BuildGroup(g.get(), std::move(take));
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
     absl::MutexLock lock(&mu);
+    stats.sequence_micros += static_cast<uint64_t>(micros);
     to_write.push_back(std::move(g));
   }
 }
@@ -243,7 +249,7 @@ void Ledger::Impl::BuildGroup(Group* g, std::vector<Request*> requests) {
   std::vector<std::string_view> keys;
   for (Request* r : g->requests) {
     for (const auto& pe : r->events) {
-      if (!inflight.contains(pe.event.event_id)) keys.push_back(pe.event.event_id);
+      if (!inflight.contains(pe.event_id)) keys.push_back(pe.event_id);
     }
   }
   std::sort(keys.begin(), keys.end());
@@ -283,12 +289,7 @@ void Ledger::Impl::BuildGroup(Group* g, std::vector<Request*> requests) {
     g->batch.Put(owner->heads_, PartitionHeadKey(PartitionId(p)),
                  EncodeHead(heads[p].position.value(), heads[p].hash));
   }
-  for (const auto& c : dirty_customers) {
-    const CustomerHead& h = customer_heads[c];
-    g->batch.Put(owner->heads_, CustomerHeadKey(c), EncodeHead(h.seq.value(), h.hash));
-  }
   dirty_partitions.clear();
-  dirty_customers.clear();
   g->heads_after = heads;
 }
 
@@ -332,15 +333,12 @@ absl::Status Ledger::Impl::ProcessUnit(Group* g, std::span<PreparedEvent> events
   return absl::OkStatus();
 }
 
-CustomerHead Ledger::Impl::LoadCustomerHead(const std::string& customer_id) {
+absl::StatusOr<CustomerHead> Ledger::Impl::LoadCustomerHead(const std::string& customer_id) {
   auto it = customer_heads.find(customer_id);
   if (it != customer_heads.end()) return it->second;
   CustomerHead head;
-  std::string value;
-  rocksdb::Status s =
-      owner->db_->Get(rocksdb::ReadOptions(), owner->heads_, CustomerHeadKey(customer_id), &value);
-  uint64_t seq = 0;
-  if (s.ok() && DecodeHead(value, &seq, &head.hash)) head.seq = Seq(seq);
+  absl::Status s = owner->StreamHead(customer_id, &head.seq, &head.hash);
+  if (!s.ok()) return std::move(s);
   customer_heads.emplace(customer_id, head);
   return head;
 }
@@ -364,7 +362,7 @@ void Ledger::Impl::SetLink(Group* g, const std::string& key, const std::string& 
 }
 
 absl::StatusOr<AppendResult> Ledger::Impl::ResultOfStored(const EventIdEntry& entry,
-                                                          const Event& ev) {
+                                                          const PreparedEvent& ev) {
   ASSIGN_OR_RETURN(StoredRecord rec, owner->ReadRecord(entry.partition, entry.position));
   AppendResult r;
   r.event_id = ev.event_id;
@@ -379,7 +377,7 @@ absl::StatusOr<AppendResult> Ledger::Impl::ResultOfStored(const EventIdEntry& en
 
 absl::Status Ledger::Impl::ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo,
                                         AppendResult* out) {
-  const Event& ev = pe.event;
+  const PreparedEvent& ev = pe;
   // 1. Idempotency comes before identity resolution and expected_version (CONTRACT §1).
   if (auto it = inflight.find(ev.event_id); it != inflight.end()) {
     if (it->second.content_digest != pe.content_digest) return DuplicateMismatch(ev.event_id);
@@ -420,7 +418,7 @@ absl::Status Ledger::Impl::ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo,
   }
 
   // 3. Optimistic concurrency on the customer's stream.
-  CustomerHead head = LoadCustomerHead(customer_id);
+  ASSIGN_OR_RETURN(CustomerHead head, LoadCustomerHead(customer_id));
   if (ev.expected_version &&
       static_cast<uint64_t>(*ev.expected_version) != head.seq.value()) {
     return VersionConflict(customer_id, *ev.expected_version,
@@ -451,9 +449,9 @@ absl::Status Ledger::Impl::ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo,
   rec.customer_hash = ChainHash(head.hash, digest);
   rec.links = std::move(record_links);
 
-  g->batch.Put(owner->records_, RecordKey(rec.partition, position), EncodeRecord(rec));
+  g->batch.Put(owner->records_[p], RecordKey(rec.partition, position), EncodeRecord(rec));
   g->batch.Put(owner->customers_, CustomerIndexKey(customer_id, seq),
-               EncodeIndexValue(position, ev.occurred_at));
+               EncodeCustomerIndexEntry({position, ev.occurred_at, rec.customer_hash}));
   g->batch.Put(owner->event_ids_, ev.event_id,
                EncodeEventIdEntry({rec.partition, position, pe.content_digest}));
 
@@ -461,7 +459,6 @@ absl::Status Ledger::Impl::ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo,
   ph.hash = rec.chain_hash;
   customer_heads[customer_id] = CustomerHead{seq, rec.customer_hash};
   dirty_partitions.insert(p);
-  dirty_customers.insert(customer_id);
 
   out->event_id = ev.event_id;
   out->customer_id = customer_id;
@@ -476,6 +473,8 @@ absl::Status Ledger::Impl::ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo,
 }
 
 void Ledger::Impl::WriterLoop() {
+  pthread_setname_np(pthread_self(), "ledger-write");
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
   rocksdb::WriteOptions wo;
   wo.sync = true;
   while (true) {
@@ -494,12 +493,17 @@ void Ledger::Impl::WriterLoop() {
       failed_before = failed;
     }
     absl::Status status = failed_before;
+    auto t0 = std::chrono::steady_clock::now();
     if (status.ok() && g->batch.Count() > 0) {
       rocksdb::Status s = owner->db_->Write(wo, &g->batch);
       if (!s.ok()) status = ToStatus(s, "ledger write");
     }
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - t0)
+                      .count();
     {
       absl::MutexLock lock(&mu);
+      stats.write_micros += static_cast<uint64_t>(micros);
       if (!status.ok() && failed.ok()) failed = status;
       durable_group = g->id;
       if (status.ok()) {
@@ -564,7 +568,7 @@ absl::Status Ledger::Open(const std::string& dir, const LedgerOptions& options,
     for (const auto& head : heads) {
       std::string value;
       rocksdb::Status s = ledger->db_->Get(
-          rocksdb::ReadOptions(), ledger->records_,
+          rocksdb::ReadOptions(), ledger->records_[head.partition.value()],
           RecordKey(head.partition, Position(head.position.value() + 1)), &value);
       if (s.ok()) {
         return absl::DataLossError(AbslView(

@@ -59,8 +59,12 @@ std::string AppendResultJson(const AppendResult& result);
 
 // An event with the CPU-heavy work done (parsing, canonical rendering, content digest), so that
 // callers do it on their own threads and the commit path only sequences and hashes.
+// Only what the append path needs is kept, so that moving one is cheap.
 struct PreparedEvent {
-  Event event;
+  std::string event_id;
+  std::string customer_id;  // as given; empty when only an identity was
+  std::optional<int64_t> expected_version;
+  Timestamp occurred_at;
   CanonicalEventParts canonical;
   // SHA-256 prefix of the event as submitted (before customer resolution): an identical retry
   // has the same one.
@@ -94,6 +98,9 @@ struct LedgerStats {
   uint64_t events_appended = 0;
   uint64_t duplicates = 0;
   uint64_t failed_units = 0;
+  // Time spent sequencing groups (commit thread) and writing them (writer thread, incl. fsync).
+  uint64_t sequence_micros = 0;
+  uint64_t write_micros = 0;
 };
 
 // Thread-safe. Appends from any number of threads are sequenced by one commit thread and made
@@ -181,6 +188,8 @@ class Ledger {
   Ledger(std::string dir, const LedgerOptions& options);
 
   absl::Status Enqueue(Request* request);
+  // The customer's stream head: its seq and customer_hash (zeros for a new customer).
+  absl::Status StreamHead(std::string_view customer_id, Seq* seq, Digest* hash) const;
   absl::Status VerifyCustomer(const std::string& customer_id, VerifyReport* report) const;
   absl::Status VerifyPartition(PartitionId partition, VerifyReport* report,
                                std::atomic<uint64_t>* checked) const;
@@ -190,7 +199,7 @@ class Ledger {
   uint32_t partitions_ = 0;
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
-  rocksdb::ColumnFamilyHandle* records_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> records_;  // one per partition
   rocksdb::ColumnFamilyHandle* customers_ = nullptr;
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* identities_ = nullptr;

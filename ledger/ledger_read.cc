@@ -20,8 +20,11 @@ std::string_view ToView(const rocksdb::Slice& s) { return std::string_view(s.dat
 
 absl::StatusOr<StoredRecord> Ledger::ReadRecord(PartitionId partition, Position position) const {
   std::string value;
-  rocksdb::Status s =
-      db_->Get(rocksdb::ReadOptions(), records_, RecordKey(partition, position), &value);
+  if (partition.value() >= partitions_) {
+    return absl::NotFoundError(AbslView(StrCat("no partition ", partition.value())));
+  }
+  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), records_[partition.value()],
+                               RecordKey(partition, position), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(AbslView(StrCat("no record at partition ", partition.value(),
                                                " position ", position.value())));
@@ -30,13 +33,32 @@ absl::StatusOr<StoredRecord> Ledger::ReadRecord(PartitionId partition, Position 
   return DecodeRecord(value);
 }
 
+absl::Status Ledger::StreamHead(std::string_view customer_id, Seq* seq, Digest* hash) const {
+  *seq = Seq(0);
+  *hash = kZeroDigest;
+  std::string prefix = CustomerIndexPrefix(customer_id);
+  rocksdb::ReadOptions ro;
+  rocksdb::Slice lower(prefix);
+  ro.iterate_lower_bound = &lower;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, customers_));
+  it->SeekForPrev(CustomerIndexKey(customer_id, Seq(~uint64_t{0})));
+  if (!it->Valid()) return ToStatus(it->status(), "reading the customer index");
+  std::string_view k = ToView(it->key());
+  CustomerIndexEntry entry;
+  if (!k.starts_with(prefix) || k.size() != prefix.size() + 8 ||
+      !DecodeCustomerIndexEntry(ToView(it->value()), &entry)) {
+    return absl::DataLossError(AbslView(StrCat("corrupt index entry of customer ", customer_id)));
+  }
+  *seq = Seq(GetFixed64BE(k.data() + prefix.size()));
+  *hash = entry.customer_hash;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Seq> Ledger::CustomerVersion(std::string_view customer_id) const {
-  std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), heads_, CustomerHeadKey(customer_id), &value);
-  if (s.IsNotFound()) return Seq(0);
-  RETURN_IF_ERROR(ToStatus(s, "reading a customer head"));
-  if (value.size() != 40) return absl::DataLossError("corrupt customer head");
-  return Seq(GetFixed64BE(value.data()));
+  Seq seq;
+  Digest hash;
+  RETURN_IF_ERROR(StreamHead(customer_id, &seq, &hash));
+  return seq;
 }
 
 absl::StatusOr<std::vector<StoredRecord>> Ledger::ReadCustomer(
@@ -51,6 +73,7 @@ absl::StatusOr<std::vector<StoredRecord>> Ledger::ReadCustomer(
   upper.back() = '\x01';
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
+  uint32_t partition = PartitionFor(customer_id, partitions_);
   std::vector<std::string> keys;
   std::vector<Seq> seqs;
   {
@@ -58,13 +81,13 @@ absl::StatusOr<std::vector<StoredRecord>> Ledger::ReadCustomer(
     for (it->Seek(CustomerIndexKey(customer_id, Seq(after.value() + 1)));
          it->Valid() && keys.size() < limit; it->Next()) {
       std::string_view k = ToView(it->key()), v = ToView(it->value());
-      if (k.size() != prefix.size() + 8 || v.size() != 16) {
+      CustomerIndexEntry entry;
+      if (k.size() != prefix.size() + 8 || !DecodeCustomerIndexEntry(v, &entry)) {
         db_->ReleaseSnapshot(snapshot);
         return absl::DataLossError("corrupt customer index entry");
       }
-      if (as_of && static_cast<int64_t>(GetFixed64BE(v.data() + 8)) > as_of->micros) continue;
-      keys.push_back(RecordKey(PartitionId(PartitionFor(customer_id, partitions_)),
-                               Position(GetFixed64BE(v.data()))));
+      if (as_of && entry.occurred_at > *as_of) continue;
+      keys.push_back(RecordKey(PartitionId(partition), entry.position));
       seqs.push_back(Seq(GetFixed64BE(k.data() + prefix.size())));
     }
     absl::Status st = ToStatus(it->status(), "reading the customer index");
@@ -76,7 +99,7 @@ absl::StatusOr<std::vector<StoredRecord>> Ledger::ReadCustomer(
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  db_->MultiGet(ro, records_, slices.size(), slices.data(), values.data(), statuses.data());
+  db_->MultiGet(ro, records_[partition], slices.size(), slices.data(), values.data(), statuses.data());
   db_->ReleaseSnapshot(snapshot);
   out.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
@@ -99,7 +122,7 @@ absl::Status Ledger::ScanPartition(PartitionId partition, Position from,
   std::string upper = RecordKey(PartitionId(partition.value() + 1), Position(0));
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_[partition.value()]));
   for (it->Seek(RecordKey(partition, from)); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(StoredRecord rec, DecodeRecord(ToView(it->value())));
     if (!fn(rec)) break;
@@ -172,7 +195,7 @@ absl::Status Ledger::VerifyPartition(PartitionId partition, VerifyReport* report
   std::string upper = RecordKey(PartitionId(partition.value() + 1), Position(0));
   rocksdb::Slice upper_slice(upper);
   ro.iterate_upper_bound = &upper_slice;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, records_[partition.value()]));
   for (it->Seek(RecordKey(partition, Position(1))); it->Valid(); it->Next(), ++expected) {
     PartitionId kp;
     Position kpos;
@@ -236,15 +259,6 @@ absl::Status Ledger::VerifyPartition(PartitionId partition, VerifyReport* report
                 " records chain up to a different hash"));
     return absl::OkStatus();
   }
-  for (const auto& [customer, state] : customers) {
-    value.clear();
-    db_->Get(rocksdb::ReadOptions(), heads_, CustomerHeadKey(customer), &value);
-    if (value.size() != 40 || GetFixed64BE(value.data()) != state.seq.value() ||
-        std::memcmp(value.data() + 8, state.hash.data(), 32) != 0) {
-      fail(local, StrCat("the stream head of customer ", customer, " disagrees with its records"));
-      return absl::OkStatus();
-    }
-  }
   return absl::OkStatus();
 }
 
@@ -267,11 +281,12 @@ absl::Status Ledger::VerifyCustomer(const std::string& customer_id, VerifyReport
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, customers_));
   for (it->Seek(prefix); it->Valid(); it->Next()) {
     std::string_view k = ToView(it->key()), v = ToView(it->value());
-    if (k.size() != prefix.size() + 8 || v.size() != 16) {
+    CustomerIndexEntry entry;
+    if (k.size() != prefix.size() + 8 || !DecodeCustomerIndexEntry(v, &entry)) {
       fail(Position(0), "a customer index entry is malformed");
       return absl::OkStatus();
     }
-    Position position(GetFixed64BE(v.data()));
+    Position position = entry.position;
     uint64_t index_seq = GetFixed64BE(k.data() + prefix.size());
     if (index_seq != seq + 1) {
       fail(position, StrCat("the stream jumps from seq ", seq, " to ", index_seq));
@@ -293,7 +308,7 @@ absl::Status Ledger::VerifyCustomer(const std::string& customer_id, VerifyReport
       return absl::OkStatus();
     }
     Digest next = ChainHash(customer_hash, digest);
-    if (next != rec->customer_hash) {
+    if (next != rec->customer_hash || entry.customer_hash != next) {
       fail(position, "customer_hash does not match SHA-256(previous customer_hash || digest)");
       return absl::OkStatus();
     }

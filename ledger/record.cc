@@ -63,14 +63,30 @@ std::string PartitionHeadKey(PartitionId partition) {
   return key;
 }
 
-std::string CustomerHeadKey(std::string_view customer_id) {
-  std::string key = "c";
-  key.append(customer_id);
-  return key;
+std::string RecordsCfName(uint32_t partition) {
+  return StrCat(kRecordsCfPrefix, partition);
+}
+
+std::string EncodeCustomerIndexEntry(const CustomerIndexEntry& e) {
+  std::string v;
+  v.reserve(48);
+  PutFixed64BE(&v, e.position.value());
+  PutFixed64BE(&v, static_cast<uint64_t>(e.occurred_at.micros));
+  v.append(AsBytes(e.customer_hash));
+  return v;
+}
+
+bool DecodeCustomerIndexEntry(std::string_view b, CustomerIndexEntry* e) {
+  if (b.size() != 48) return false;
+  e->position = Position(GetFixed64BE(b.data()));
+  e->occurred_at = Timestamp{static_cast<int64_t>(GetFixed64BE(b.data() + 8))};
+  std::memcpy(e->customer_hash.data(), b.data() + 16, 32);
+  return true;
 }
 
 std::string EncodeRecord(const StoredRecord& r) {
-  flatbuffers::FlatBufferBuilder fbb(r.canonical.size() + 256);
+  thread_local flatbuffers::FlatBufferBuilder fbb(2048);
+  fbb.Clear();
   auto customer_id = fbb.CreateString(r.customer_id);
   auto event_id = fbb.CreateString(r.event_id);
   auto chain = fbb.CreateVector(r.chain_hash.data(), r.chain_hash.size());

@@ -17,11 +17,15 @@
 namespace rapport::ledger {
 
 // Column families.
-inline constexpr char kRecordsCf[] = "records";        // partition ‖ position → LedgerRecord
-inline constexpr char kCustomersCf[] = "customers";    // customer ‖ 0x00 ‖ seq → position ‖ occurred_at
+// One column family of records per partition ("records-0", …): each holds strictly increasing
+// keys, so memtable inserts are appends and flushed files never overlap (no compaction rewrites).
+inline constexpr char kRecordsCfPrefix[] = "records-";  // partition ‖ position → LedgerRecord
+inline constexpr char kCustomersCf[] = "customers";  // customer ‖ 0x00 ‖ seq → CustomerIndexEntry
 inline constexpr char kEventIdsCf[] = "event_ids";     // event_id → partition ‖ position ‖ digest
 inline constexpr char kIdentitiesCf[] = "identities";  // kind ":" normalised value → customer
-inline constexpr char kHeadsCf[] = "heads";            // 'p' ‖ partition / 'c' ‖ customer → head
+inline constexpr char kHeadsCf[] = "heads";  // 'p' ‖ partition → position ‖ chain hash
+
+std::string RecordsCfName(uint32_t partition);
 
 std::string RecordKey(PartitionId partition, Position position);
 bool ParseRecordKey(std::string_view key, PartitionId* partition, Position* position);
@@ -29,7 +33,16 @@ std::string CustomerIndexKey(std::string_view customer_id, Seq seq);
 // The prefix of every index key of `customer_id`.
 std::string CustomerIndexPrefix(std::string_view customer_id);
 std::string PartitionHeadKey(PartitionId partition);
-std::string CustomerHeadKey(std::string_view customer_id);
+
+// A customer index value: where the record is, when it occurred, and the customer_hash after it,
+// so that the last entry of a customer is its stream head.
+struct CustomerIndexEntry {
+  Position position;
+  Timestamp occurred_at;
+  Digest customer_hash{};
+};
+std::string EncodeCustomerIndexEntry(const CustomerIndexEntry& entry);
+bool DecodeCustomerIndexEntry(std::string_view bytes, CustomerIndexEntry* entry);
 
 // Big-endian fixed-width integers, so that keys sort numerically.
 void PutFixed32BE(std::string* out, uint32_t v);

@@ -1,12 +1,15 @@
 #include "ledger/storage.h"
 
 #include <charconv>
+#include <algorithm>
 #include <filesystem>
 
 #include "ledger/record.h"
 #include "ledger/strings.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/memtablerep.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace rapport::ledger {
@@ -63,24 +66,58 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   db_options.create_if_missing = options.create_if_missing;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // One writer thread: concurrent memtable writes would never be used, and the hash memtable of
+  // event_ids does not support them.
+  db_options.allow_concurrent_memtable_write = false;
   db_options.bytes_per_sync = 1 << 20;
   db_options.wal_bytes_per_sync = 0;
   db_options.max_total_wal_size = 512 << 20;
   db_options.keep_log_file_num = 5;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
 
+  // The partition count: an existing ledger's own (one records column family per partition),
+  // else the configured one.
+  std::vector<std::string> existing;
+  uint32_t partitions = options.partitions;
+  if (exists) {
+    rocksdb::Status ls = rocksdb::DB::ListColumnFamilies(db_options, dir, &existing);
+    if (!ls.ok()) return ToStatus(ls, StrCat("listing the column families of ", dir));
+    partitions = 0;
+    for (const auto& name : existing) {
+      if (std::string_view(name).starts_with(kRecordsCfPrefix)) ++partitions;
+    }
+  }
+  if (partitions == 0 || partitions > 4096) {
+    return absl::InvalidArgumentError(
+        AbslView(StrCat("ledger.partitions must be from 1 to 4096, not ", partitions)));
+  }
+
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, CfOptions(cache, true, 4 << 20));
-  cfs.emplace_back(kRecordsCf, CfOptions(cache, false, 64 << 20));
   cfs.emplace_back(kCustomersCf, CfOptions(cache, true, 32 << 20));
   auto event_ids = CfOptions(cache, true, 32 << 20);
-  // Most lookups of a new event_id miss; a memtable bloom filter makes the miss cheap.
+  // Only point lookups ever read event_ids, so its memtable can be a hash of small skiplists
+  // (O(1) inserts of random keys instead of a walk down one big skiplist), with the whole key as
+  // the hashed prefix. Most lookups of a new event_id miss; a memtable bloom filter makes the
+  // miss cheap.
+  event_ids.prefix_extractor.reset(rocksdb::NewNoopTransform());
+  event_ids.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
   event_ids.memtable_prefix_bloom_size_ratio = 0.05;
-  event_ids.memtable_whole_key_filtering = true;
   cfs.emplace_back(kEventIdsCf, event_ids);
   cfs.emplace_back(kIdentitiesCf, CfOptions(cache, true, 16 << 20));
-  cfs.emplace_back(kHeadsCf, CfOptions(cache, true, 16 << 20));
+  cfs.emplace_back(kHeadsCf, CfOptions(cache, true, 4 << 20));
+  const size_t kFixed = cfs.size();
+  size_t records_buffer = std::max<size_t>(8 << 20, (128u << 20) / partitions);
+  for (uint32_t p = 0; p < partitions; ++p) {
+    cfs.emplace_back(RecordsCfName(p), CfOptions(cache, false, records_buffer));
+  }
+  // Column families of a later format are opened too (RocksDB requires all of them).
+  for (const auto& name : existing) {
+    bool known = false;
+    for (const auto& cf : cfs) known = known || cf.name == name;
+    if (!known) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
+  }
 
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
@@ -98,32 +135,33 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
     return ToStatus(s, StrCat("opening the ledger in ", dir));
   }
   out->db.reset(raw);
-  out->records = out->handles[1];
-  out->customers = out->handles[2];
-  out->event_ids = out->handles[3];
-  out->identities = out->handles[4];
-  out->heads = out->handles[5];
   auto* default_cf = out->handles[0];
+  out->customers = out->handles[1];
+  out->event_ids = out->handles[2];
+  out->identities = out->handles[3];
+  out->heads = out->handles[4];
+  for (uint32_t p = 0; p < partitions; ++p) out->records.push_back(out->handles[kFixed + p]);
 
   std::string value;
   s = raw->Get(rocksdb::ReadOptions(), default_cf, kPartitionsKey, &value);
   if (s.IsNotFound()) {
     if (options.read_only) return absl::NotFoundError(AbslView(StrCat("no ledger in ", dir)));
-    if (options.partitions == 0) return absl::InvalidArgumentError("ledger.partitions must be >= 1");
     rocksdb::WriteOptions wo;
     wo.sync = true;
     rocksdb::WriteBatch batch;
-    batch.Put(default_cf, kPartitionsKey, std::to_string(options.partitions));
+    batch.Put(default_cf, kPartitionsKey, std::to_string(partitions));
     batch.Put(default_cf, kFormatKey, kFormatVersion);
     s = raw->Write(wo, &batch);
     if (!s.ok()) return ToStatus(s, "writing ledger metadata");
-    out->partitions = options.partitions;
+    out->partitions = partitions;
   } else if (!s.ok()) {
     return ToStatus(s, "reading ledger metadata");
   } else {
     auto r = std::from_chars(value.data(), value.data() + value.size(), out->partitions);
-    if (r.ec != std::errc() || out->partitions == 0) {
-      return absl::DataLossError(AbslView(StrCat("bad partition count in ", dir, ": ", value)));
+    if (r.ec != std::errc() || out->partitions != partitions) {
+      return absl::DataLossError(AbslView(StrCat("the ledger in ", dir, " records ", value,
+                                                 " partitions but has ", partitions,
+                                                 " records column families")));
     }
   }
   if (options.expect_partitions && *options.expect_partitions != out->partitions) {

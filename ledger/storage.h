@@ -25,7 +25,7 @@ struct StorageHandles {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> handles;  // owned; destroyed before the DB
   uint32_t partitions = 0;
-  rocksdb::ColumnFamilyHandle* records = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> records;  // one per partition
   rocksdb::ColumnFamilyHandle* customers = nullptr;
   rocksdb::ColumnFamilyHandle* event_ids = nullptr;
   rocksdb::ColumnFamilyHandle* identities = nullptr;

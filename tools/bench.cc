@@ -178,6 +178,8 @@ int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench) {
                     ",\"customers\":", bench.customers, ",\"group_commits\":", stats.groups));
   AppendNumber(&out, "events_per_group_commit",
                stats.groups ? static_cast<double>(stats.events_appended) / stats.groups : 0);
+  AppendNumber(&out, "sequence_seconds", stats.sequence_micros / 1e6);
+  AppendNumber(&out, "write_seconds", stats.write_micros / 1e6);
   AppendNumber(&out, "mean_record_bytes", MeanRecordBytes(*ledger));
   out.append("}\n");
   std::fwrite(out.data(), 1, out.size(), stdout);

@@ -53,18 +53,24 @@ class LedgerTest : public ::testing::Test {
     return v.ok() ? v->value() : 0;
   }
 
-  // Rewrites storage directly through RocksDB, with the ledger closed.
-  void WithRawDb(const std::function<void(rocksdb::DB*, std::vector<rocksdb::ColumnFamilyHandle*>&)>& fn) {
+  // Rewrites storage directly through RocksDB, with the ledger closed. `fn` gets the database and
+  // the records column family of `partition`.
+  void WithRawDb(PartitionId partition,
+                 const std::function<void(rocksdb::DB*, rocksdb::ColumnFamilyHandle*)>& fn) {
     ledger_.reset();
+    std::vector<std::string> names;
+    ASSERT_TRUE(rocksdb::DB::ListColumnFamilies(rocksdb::DBOptions(), dir_.str(), &names).ok());
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
-    for (const char* name : {"default", kRecordsCf, kCustomersCf, kEventIdsCf, kIdentitiesCf,
-                             kHeadsCf}) {
-      cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
-    }
+    for (const auto& name : names) cfs.emplace_back(name, rocksdb::ColumnFamilyOptions());
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     ASSERT_TRUE(rocksdb::DB::Open(rocksdb::DBOptions(), dir_.str(), cfs, &handles, &db).ok());
-    fn(db, handles);
+    rocksdb::ColumnFamilyHandle* records = nullptr;
+    for (auto* h : handles) {
+      if (h->GetName() == RecordsCfName(partition.value())) records = h;
+    }
+    ASSERT_NE(records, nullptr);
+    fn(db, records);
     for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
     delete db;
   }
@@ -389,12 +395,12 @@ TEST_F(VerifyTest, IntactLedgerVerifies) {
 }
 
 TEST_F(VerifyTest, CatchesChangedBytes) {
-  WithRawDb([&](rocksdb::DB* db, auto& handles) {
-    std::string value = RawGet(db, handles[1], 4);
+  WithRawDb(target_, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* records) {
+    std::string value = RawGet(db, records, 4);
     size_t at = value.find("delivery");
     ASSERT_NE(at, std::string::npos);
     value[at] = 'D';  // one byte of the canonical event
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], RecordKey(target_, Position(4)), value)
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), records, RecordKey(target_, Position(4)), value)
                     .ok());
   });
   VerifyReport report = VerifyAll();
@@ -409,8 +415,8 @@ TEST_F(VerifyTest, CatchesChangedBytes) {
 }
 
 TEST_F(VerifyTest, CatchesARemovedRecord) {
-  WithRawDb([&](rocksdb::DB* db, auto& handles) {
-    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), handles[1], RecordKey(target_, Position(3))).ok());
+  WithRawDb(target_, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* records) {
+    ASSERT_TRUE(db->Delete(rocksdb::WriteOptions(), records, RecordKey(target_, Position(3))).ok());
   });
   VerifyReport report = VerifyAll();
   EXPECT_FALSE(report.ok);
@@ -424,9 +430,9 @@ TEST_F(VerifyTest, CatchesTheLastRecordRemoved) {
   for (const auto& h : ledger_->Heads()) {
     if (h.partition == target_) last = h.position.value();
   }
-  WithRawDb([&](rocksdb::DB* db, auto& handles) {
+  WithRawDb(target_, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* records) {
     ASSERT_TRUE(
-        db->Delete(rocksdb::WriteOptions(), handles[1], RecordKey(target_, Position(last))).ok());
+        db->Delete(rocksdb::WriteOptions(), records, RecordKey(target_, Position(last))).ok());
   });
   VerifyReport report = VerifyAll();
   EXPECT_FALSE(report.ok);
@@ -434,10 +440,10 @@ TEST_F(VerifyTest, CatchesTheLastRecordRemoved) {
 }
 
 TEST_F(VerifyTest, CatchesSwappedRecords) {
-  WithRawDb([&](rocksdb::DB* db, auto& handles) {
-    std::string a = RawGet(db, handles[1], 5), b = RawGet(db, handles[1], 6);
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], RecordKey(target_, Position(5)), b).ok());
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), handles[1], RecordKey(target_, Position(6)), a).ok());
+  WithRawDb(target_, [&](rocksdb::DB* db, rocksdb::ColumnFamilyHandle* records) {
+    std::string a = RawGet(db, records, 5), b = RawGet(db, records, 6);
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), records, RecordKey(target_, Position(5)), b).ok());
+    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), records, RecordKey(target_, Position(6)), a).ok());
   });
   VerifyReport report = VerifyAll();
   EXPECT_FALSE(report.ok);
