@@ -19,12 +19,16 @@
 // written the way producers do (mixed-case emails with spaces, phones with punctuation).
 //
 // Every task sits in one min-heap keyed by event time, so the output is in event-time order and
-// each decision is taken when its event is rendered, from the customer's state at that moment.
-// About 1% of rendered events are held back and released 1-12 hours later, as late arrivals.
-// Per-customer state is a fixed-size record (open orders and conversations are capped), so memory
-// is bounded by the number of customers. Determinism across platforms: only integer arithmetic and
-// correctly rounded IEEE operations (+ - * / sqrt) are used; no libm transcendental functions and
-// no <random> distributions, whose results are implementation-defined.
+// each decision is taken when its event is rendered. An order or a conversation is owned by one
+// chain of tasks that hands its state on, so it progresses consistently however many a customer
+// has in flight; refunds follow from the order's own amount and never exceed it. About 1% of
+// rendered events are held back and released 1-12 hours later, as late arrivals.
+//
+// Memory: a 28-byte record and an 8-byte Zipf entry per customer, pending tasks capped at
+// 2^20 + 16 per customer (far above what chains lasting days need), late events capped at 4096.
+// Determinism across platforms: integer arithmetic and correctly rounded IEEE operations (+ - * /
+// sqrt) only, no libm transcendental functions or <random> distributions (implementation-defined),
+// unique heap keys, and never two random draws in one expression (see Generator::Soon).
 #include "tools/gen.h"
 
 #include <algorithm>
@@ -140,7 +144,7 @@ constexpr int64_t kSecond = ledger::kMicrosPerSecond;
 constexpr int64_t kHour = 3600 * kSecond;
 constexpr int64_t kDay = ledger::kMicrosPerDay;
 constexpr int64_t kStart = 1'735'689'600 * kSecond;  // 2025-01-01T00:00:00Z
-constexpr int64_t kSpan = 546 * kDay;                 // to 2026-07-01: about 18 months
+constexpr int64_t kSpan = 546 * kDay;                // to 2026-07-01: about 18 months
 
 // Relative session rate per local hour (UTC+8): quiet nights, busy evenings. All non-zero.
 constexpr int64_t kHourlyActivity[24] = {3,  2,  1,  1,  1,  2,  4,  8,  12, 14, 15, 16,
@@ -148,17 +152,20 @@ constexpr int64_t kHourlyActivity[24] = {3,  2,  1,  1,  1,  2,  4,  8,  12, 14,
 
 // Events per session, follow-ups included, as measured on this model; it sets the initial session
 // rate, which a feedback loop then corrects.
-constexpr int64_t kEventsPerSessionX100 = 330;
+constexpr int64_t kEventsPerSessionX100 = 304;
 
 // How producers stamp times: most systems to the second, analytics to the millisecond, the POS
 // to the microsecond (the "some timestamps with fractional seconds").
-enum class Precision { kSecond, kMilli, kMicro };
+enum class Precision { kSeconds, kMillis, kMicros };
 
 int64_t Truncate(int64_t at, Precision p) {
   switch (p) {
-    case Precision::kSecond: return at - at % kSecond;
-    case Precision::kMilli: return at - at % 1000;
-    case Precision::kMicro: return at;
+    case Precision::kSeconds:
+      return at - at % kSecond;
+    case Precision::kMillis:
+      return at - at % 1000;
+    case Precision::kMicros:
+      return at;
   }
   return at;
 }
@@ -174,13 +181,13 @@ struct Category {
   std::string_view display;
 };
 constexpr Category kCategories[] = {
-    {"computers", "PC", 599900, 1, "laptops"},  {"phones", "PH", 399900, 1, "phones"},
-    {"audio", "AU", 99900, 2, "headphones"},    {"home", "HM", 29900, 3, "home textiles"},
-    {"kitchen", "KT", 39900, 2, "cookware"},    {"beauty", "BT", 15900, 3, "skincare"},
-    {"apparel", "AP", 39900, 3, "jackets"},     {"shoes", "SH", 69900, 2, "sneakers"},
-    {"books", "BK", 6900, 3, "books"},          {"toys", "TY", 12900, 2, "building sets"},
-    {"grocery", "GR", 4900, 6, "snacks"},       {"sports", "SP", 29900, 2, "running gear"},
-    {"wine", "WN", 29800, 6, "Riesling"},       {"coffee", "CF", 8800, 4, "coffee beans"},
+    {"computers", "PC", 599900, 1, "laptops"}, {"phones", "PH", 399900, 1, "phones"},
+    {"audio", "AU", 99900, 2, "headphones"},   {"home", "HM", 29900, 3, "home textiles"},
+    {"kitchen", "KT", 39900, 2, "cookware"},   {"beauty", "BT", 15900, 3, "skincare"},
+    {"apparel", "AP", 39900, 3, "jackets"},    {"shoes", "SH", 69900, 2, "sneakers"},
+    {"books", "BK", 6900, 3, "books"},         {"toys", "TY", 12900, 2, "building sets"},
+    {"grocery", "GR", 4900, 6, "snacks"},      {"sports", "SP", 29900, 2, "running gear"},
+    {"wine", "WN", 29800, 6, "Riesling"},      {"coffee", "CF", 8800, 4, "coffee beans"},
 };
 constexpr uint32_t kNumCategories = std::size(kCategories);
 constexpr uint32_t kSkusPerCategory = 8;
@@ -188,18 +195,17 @@ constexpr uint32_t kSkusPerCategory = 8;
 constexpr std::string_view kCurrencies[] = {"CNY", "USD", "EUR"};
 
 constexpr std::string_view kStores[] = {
-    "Shanghai Jing'an", "Beijing Sanlitun",  "Shenzhen Futian", "Hangzhou West Lake",
+    "Shanghai Jing'an",  "Beijing Sanlitun", "Shenzhen Futian", "Hangzhou West Lake",
     "Chengdu Taikoo Li", "Guangzhou Tianhe", "上海徐汇店",      "Hong Kong Causeway Bay",
 };
 
 constexpr std::string_view kGivenNames[] = {
-    "wei", "fang", "na",    "min",   "jing",  "lei",  "yang", "jun",  "tao",   "hui",
-    "ling", "xin", "anna", "david", "lucas", "emma", "sofia", "omar", "yuki", "marco",
+    "wei",  "fang", "na",   "min",   "jing",  "lei",  "yang",  "jun",  "tao",  "hui",
+    "ling", "xin",  "anna", "david", "lucas", "emma", "sofia", "omar", "yuki", "marco",
 };
 constexpr std::string_view kFamilyNames[] = {
-    "wang", "li",  "zhang", "liu",   "chen",   "yang",   "huang",  "zhao",  "wu",
-    "zhou", "xu",  "sun",   "ma",    "zhu",    "lin",    "smith",  "muller", "garcia",
-    "rossi", "kim",
+    "wang", "li",  "zhang", "liu", "chen", "yang",  "huang",  "zhao",   "wu",    "zhou",
+    "xu",   "sun", "ma",    "zhu", "lin",  "smith", "muller", "garcia", "rossi", "kim",
 };
 constexpr std::string_view kEmailDomains[] = {"example.com", "mail.example.cn", "example.org",
                                               "corp.example.net"};
@@ -218,30 +224,64 @@ constexpr std::string_view kNewsletters[] = {"weekly", "monthly", "never"};
 constexpr std::string_view kPaymentMethods[] = {"alipay", "wechat_pay", "card", "cash"};
 constexpr std::string_view kColors[] = {"black", "white", "navy", "red", "green", "beige"};
 
+enum PrefKeyId : uint32_t {
+  kPrefDeliveryTime,
+  kPrefContactChannel,
+  kPrefLanguage,
+  kPrefWineServing,
+  kPrefPillow,
+  kPrefApparelSize,
+  kPrefShoeSize,
+  kPrefGiftWrap,
+  kPrefNewsletter,
+  kPrefPaymentMethod,
+  kPrefColor,
+  kPrefFavoriteCategory,  // values: category names
+  kPrefHomeStore,         // values: store names
+};
 struct PrefKey {
   std::string_view key;
-  std::span<const std::string_view> values;  // empty: see PreferenceValue
+  std::span<const std::string_view> values;
 };
 constexpr PrefKey kPrefKeys[] = {
-    {"delivery_time", kDeliveryTimes}, {"contact_channel", kContactChannels},
-    {"language", kLanguages},          {"wine_serving", kWineServings},
-    {"pillow", kPillows},              {"apparel_size", kApparelSizes},
-    {"shoe_size", kShoeSizes},         {"gift_wrap", kYesNo},
-    {"newsletter", kNewsletters},      {"payment_method", kPaymentMethods},
-    {"color", kColors},                {"favorite_category", {}},
+    {"delivery_time", kDeliveryTimes},
+    {"contact_channel", kContactChannels},
+    {"language", kLanguages},
+    {"wine_serving", kWineServings},
+    {"pillow", kPillows},
+    {"apparel_size", kApparelSizes},
+    {"shoe_size", kShoeSizes},
+    {"gift_wrap", kYesNo},
+    {"newsletter", kNewsletters},
+    {"payment_method", kPaymentMethods},
+    {"color", kColors},
+    {"favorite_category", {}},
     {"home_store", {}},
 };
 constexpr uint32_t kNumPrefKeys = std::size(kPrefKeys);
-constexpr uint32_t kDeliveryTimeKey = 0;
-constexpr uint32_t kGiftWrapKey = 7;
-constexpr uint32_t kFavoriteCategoryKey = 11;
-constexpr uint32_t kHomeStoreKey = 12;
 // The keys behaviour reveals (preference_observed), favourite category the most.
-constexpr uint32_t kObservableKeys[] = {0, 5, 6, 9, 10, 11, 11, 11, 12};
+constexpr PrefKeyId kObservableKeys[] = {
+    kPrefDeliveryTime, kPrefApparelSize,      kPrefShoeSize,         kPrefPaymentMethod,
+    kPrefColor,        kPrefFavoriteCategory, kPrefFavoriteCategory, kPrefFavoriteCategory,
+    kPrefHomeStore};
 
 constexpr std::string_view kWeights[] = {"0.25", "0.5", "1", "1", "1.5", "2", "3"};
 
 // Questions a customer asks (inbound `asks`) and what an agent answers (outbound `answers`).
+enum AskId : uint32_t {
+  kAskDeliveryEta,
+  kAskReturnPolicy,
+  kAskWarrantyPeriod,
+  kAskStoreHours,
+  kAskStockStatus,
+  kAskRefundStatus,
+  kAskPriceMatch,
+  kAskInvoice,
+  kAskPointsBalance,
+  kAskSizeAdvice,
+  kAskPairingAdvice,
+  kAskAppointmentSlot,
+};
 struct AskKey {
   std::string_view key;
   std::string_view phrase;
@@ -307,48 +347,80 @@ constexpr InfoKey kInfoKeys[] = {
     {"preferred_contact_time",
      "the best time to call",
      {"after 19:00", "weekday mornings", "lunch time only", "any time"}},
-    {"device_model",
-     "the phone model",
-     {"iPhone 15", "Mate 60 Pro", "Galaxy S24", "Xiaomi 14"}},
+    {"device_model", "the phone model", {"iPhone 15", "Mate 60 Pro", "Galaxy S24", "Xiaomi 14"}},
     {"delivery_instructions",
      "delivery instructions",
      {"Leave with the concierge", "Call before arriving", "Parcel locker at the gate",
       "Do not ring: baby sleeping"}},
 };
 
+constexpr uint16_t AskBits(std::initializer_list<AskId> ids) {
+  uint16_t bits = 0;
+  for (AskId id : ids) bits = static_cast<uint16_t>(bits | 1u << id);
+  return bits;
+}
+
+// Conversation topics, the questions that come with them, and what customers say about them.
+enum TopicId : uint8_t {
+  kTopicDeliveryDelay,
+  kTopicProductQuestion,
+  kTopicWarrantyClaim,
+  kTopicBillingQuestion,
+  kTopicMembershipBenefits,
+  kTopicReturnRequest,
+  kTopicStoreAppointment,
+  kTopicGiftRecommendation,
+  kTopicAppLoginProblem,
+  kTopicWinePairing,
+  kTopicServiceComplaint,
+};
 struct Topic {
   std::string_view name;
-  uint16_t asks;  // bits of kAskKeys a customer may ask about
+  uint16_t asks;  // AskBits a customer may ask about
   std::string_view details[3];
 };
 constexpr Topic kTopics[] = {
-    {"delivery delay", 0x0021, {"the courier app shows no movement", "it was promised for Monday",
-                                "the tracking number does not work"}},
-    {"product question", 0x0214, {"comparing two models", "the colour looks different online",
-                                  "needs it before a trip"}},
-    {"warranty claim", 0x0084, {"the hinge cracked", "the battery drains overnight",
-                                "the left earbud stopped charging"}},
-    {"billing question", 0x00E0, {"charged twice", "the coupon was not applied",
-                                  "the invoice shows the wrong company name"}},
-    {"membership benefits", 0x0140, {"points from last order missing", "asks about the gold tier",
-                                     "wants to merge two accounts"}},
-    {"return request", 0x0022, {"the size does not fit", "changed their mind",
-                                "the box arrived damaged"}},
-    {"store appointment", 0x0808, {"a fitting before a wedding", "a personal shopping session",
-                                   "a laptop set-up appointment"}},
-    {"gift recommendation", 0x0410, {"an anniversary present", "a gift for a colleague",
-                                     "something for a ten-year-old"}},
-    {"app login problem", 0x0100, {"the verification SMS never arrives",
-                                   "logged out after every update", "cannot bind the card"}},
-    {"wine pairing", 0x0400, {"a dinner for six on Saturday", "a hotpot evening",
-                              "a birthday with spicy food"}},
-    {"service complaint", 0x0028, {"wants to speak to a manager", "was kept waiting for an hour",
-                                   "was given wrong information"}},
+    {"delivery delay",
+     AskBits({kAskDeliveryEta, kAskRefundStatus}),
+     {"the courier app shows no movement", "it was promised for Monday",
+      "the tracking number does not work"}},
+    {"product question",
+     AskBits({kAskWarrantyPeriod, kAskStockStatus, kAskSizeAdvice}),
+     {"comparing two models", "the colour looks different online", "needs it before a trip"}},
+    {"warranty claim",
+     AskBits({kAskWarrantyPeriod, kAskInvoice}),
+     {"the hinge cracked", "the battery drains overnight", "the left earbud stopped charging"}},
+    {"billing question",
+     AskBits({kAskRefundStatus, kAskPriceMatch, kAskInvoice}),
+     {"charged twice", "the coupon was not applied", "the invoice shows the wrong company name"}},
+    {"membership benefits",
+     AskBits({kAskPriceMatch, kAskPointsBalance}),
+     {"points from last order missing", "asks about the gold tier", "wants to merge two accounts"}},
+    {"return request",
+     AskBits({kAskReturnPolicy, kAskRefundStatus}),
+     {"the size does not fit", "changed their mind", "the box arrived damaged"}},
+    {"store appointment",
+     AskBits({kAskStoreHours, kAskAppointmentSlot}),
+     {"a fitting before a wedding", "a personal shopping session", "a laptop set-up appointment"}},
+    {"gift recommendation",
+     AskBits({kAskStockStatus, kAskPairingAdvice}),
+     {"an anniversary present", "a gift for a colleague", "something for a ten-year-old"}},
+    {"app login problem",
+     AskBits({kAskPointsBalance}),
+     {"the verification SMS never arrives", "logged out after every update",
+      "cannot bind the card"}},
+    {"wine pairing",
+     AskBits({kAskPairingAdvice}),
+     {"a dinner for six on Saturday", "a hotpot evening", "a birthday with spicy food"}},
+    {"service complaint",
+     AskBits({kAskStoreHours, kAskRefundStatus}),
+     {"wants to speak to a manager", "was kept waiting for an hour",
+      "was given wrong information"}},
 };
 constexpr uint32_t kNumTopics = std::size(kTopics);
 
-constexpr std::string_view kAgentLeads[] = {"Agent replied", "Agent confirmed",
-                                            "Agent followed up", "Agent explained"};
+constexpr std::string_view kAgentLeads[] = {"Agent replied", "Agent confirmed", "Agent followed up",
+                                            "Agent explained"};
 constexpr std::string_view kAgentPending[] = {
     "checking with the warehouse before promising a date",
     "waiting for the customer to send photos",
@@ -361,9 +433,9 @@ constexpr std::string_view kAgentNext[] = {
     " Offered 200 points for the trouble.",
     " Sent a link to the returns form.",
     " Noted that the customer prefers evening calls.",
-    " Apologised for the wait.",
-    "",
-    "",
+    " Apologised for the wait and thanked the customer for their patience.",
+    " Added a note to the customer profile.",
+    " Confirmed the contact number on file.",
 };
 constexpr std::string_view kInboundContext[] = {
     " Second time asking this week.",
@@ -372,7 +444,8 @@ constexpr std::string_view kInboundContext[] = {
     " Sounds frustrated.",
     " Writing in English.",
     " Needs it before the weekend.",
-    "",
+    " Has been a member for years.",
+    " Shared a screenshot.",
     "",
 };
 constexpr std::string_view kInboundFollowUps[] = {
@@ -389,51 +462,54 @@ constexpr std::string_view kCloseSummaries[] = {
     "Handed over to the store team, who will contact the customer directly",
     "Closed after the customer confirmed nothing else was needed"};
 
-constexpr std::string_view kCommitmentActions[] = {
-    "Call back with a delivery update", "Send a replacement unit", "Email the VAT invoice",
-    "Arrange a courier pickup for the return", "Reserve the item at the store",
-    "Credit 500 points after verification", "Escalate to the warehouse team"};
+constexpr std::string_view kCommitmentActions[] = {"Call back with a delivery update",
+                                                   "Send a replacement unit",
+                                                   "Email the VAT invoice",
+                                                   "Arrange a courier pickup for the return",
+                                                   "Reserve the item at the store",
+                                                   "Credit 500 points after verification",
+                                                   "Escalate to the warehouse team"};
 
 struct ComplaintCategory {
   std::string_view name;
-  uint8_t topic;  // of the conversation around it (index in kTopics)
+  TopicId topic;  // of the conversation around it
   std::string_view summaries[3];
   std::string_view resolutions[3];
 };
 constexpr ComplaintCategory kComplaintCategories[] = {
     {"delivery",
-     0,
+     kTopicDeliveryDelay,
      {"Parcel left in the rain", "Delivered a week late", "Courier was rude"},
      {"Refunded the shipping fee", "Courier company warned", "Apology and coupon issued"}},
     {"product_quality",
-     2,
+     kTopicWarrantyClaim,
      {"Stitching came apart after one wash", "Screen has a dead pixel", "Wine was corked"},
      {"Replacement sent", "Refund issued", "Repaired under warranty"}},
     {"billing",
-     3,
+     kTopicBillingQuestion,
      {"Charged twice for one order", "Promotion price not applied", "Invoice never arrived"},
      {"Duplicate charge reversed", "Difference refunded", "Invoice re-sent"}},
     {"staff",
-     10,
+     kTopicServiceComplaint,
      {"Associate ignored the customer", "Hotline agent hung up", "Pushy upselling in store"},
      {"Store manager apologised", "Agent coached", "Explained the policy"}},
     {"app",
-     8,
+     kTopicAppLoginProblem,
      {"App crashes at checkout", "Points not shown in the app", "Cannot change the address"},
      {"Fixed in app version 5.2", "Points re-synced", "Address changed by the agent"}},
 };
 
 constexpr std::string_view kSeverities[] = {"low", "medium", "medium", "high"};
 constexpr std::string_view kComplaintWants[] = {
-    "; wants a replacement before Saturday", "; asks for a full refund",
-    "; expects an apology from the manager", "; threatens to post a review",
+    "; wants a replacement before Saturday",       "; asks for a full refund",
+    "; expects an apology from the manager",       "; threatens to post a review",
     "; first complaint in five years as a member", ""};
 
 struct Fact {
   std::string_view key;
   std::string_view values[4];
 };
-constexpr Fact kFacts[] = {
+constexpr Fact kFactKeys[] = {
     {"birthday", {"03-14", "07-22", "11-05", "01-30"}},
     {"anniversary", {"05-20", "10-01", "02-14", "08-08"}},
     {"household_size", {"1", "2", "3", "4"}},
@@ -456,8 +532,7 @@ constexpr std::string_view kSurveyComments[] = {
 };
 
 constexpr std::string_view kPositivePointReasons[] = {
-    "Birthday bonus", "Double points weekend", "Welcome bonus", "Review reward",
-    "Referral bonus"};
+    "Birthday bonus", "Double points weekend", "Welcome bonus", "Review reward", "Referral bonus"};
 constexpr std::string_view kNegativePointReasons[] = {"Correction of a duplicate credit",
                                                       "Reversal after order cancellation",
                                                       "Manual adjustment after audit"};
@@ -466,24 +541,27 @@ constexpr std::string_view kRewards[] = {"Coffee voucher", "Free shipping coupon
 
 constexpr std::string_view kConsentPurposes[] = {"marketing", "analytics", "personalization",
                                                  "third_party_sharing", "product_research"};
-constexpr Channel kConsentChannels[] = {Channel::kEmail, Channel::kPhone, Channel::kApp,
+constexpr Channel kConsentChannels[] = {Channel::kEmail, Channel::kPhone,  Channel::kApp,
                                         Channel::kMail,  Channel::kSocial, Channel::kWeb};
 
-constexpr std::string_view kTags[] = {"vip",        "price_sensitive", "frequent_returner",
-                                      "gift_buyer", "early_adopter",   "wine_lover",
-                                      "new_parent", "b2b",             "at_risk",
-                                      "influencer"};
-constexpr uint32_t kNumTags = std::size(kTags);
+constexpr std::string_view kTagNames[] = {
+    "vip",           "price_sensitive", "frequent_returner", "gift_buyer",
+    "early_adopter", "wine_lover",      "new_parent",        "b2b",
+    "at_risk",       "influencer"};
+constexpr uint32_t kNumTags = std::size(kTagNames);
 
 struct Subject {
   std::string_view topic;
   std::string_view summaries[2];
 };
 constexpr Subject kInquiries[] = {
-    {"store hours", {"Asked whether the store opens on the public holiday", "Asked about late opening"}},
-    {"stock availability", {"Asked if the size is available in another store", "Asked when the new colour arrives"}},
+    {"store hours",
+     {"Asked whether the store opens on the public holiday", "Asked about late opening"}},
+    {"stock availability",
+     {"Asked if the size is available in another store", "Asked when the new colour arrives"}},
     {"price match", {"Saw a lower price on a marketplace", "Asked about the price guarantee"}},
-    {"delivery options", {"Asked about same-day delivery", "Asked if delivery to Macau is possible"}},
+    {"delivery options",
+     {"Asked about same-day delivery", "Asked if delivery to Macau is possible"}},
     {"gift cards", {"Asked how to top up a gift card", "Asked if gift cards expire"}},
     {"corporate orders", {"Wants 40 gift boxes for staff", "Asked for a company invoice"}},
     {"wine tasting events", {"Asked for the next tasting date", "Asked to bring a guest"}},
@@ -498,51 +576,45 @@ constexpr Subject kSuggestions[] = {
 };
 
 constexpr std::string_view kVisitSummaries[] = {
-    "Browsed with an associate", "Tried on two sizes", "Picked up a click-and-collect order",
-    "Compared prices with the website", "Asked for a demo", "Looked at the new collection"};
+    "Browsed with an associate",        "Tried on two sizes", "Picked up a click-and-collect order",
+    "Compared prices with the website", "Asked for a demo",   "Looked at the new collection"};
 constexpr std::string_view kVisitOutcomes[] = {
     "left without buying", "will come back at the weekend", "asked to be told when it is on sale",
-    "took a brochure", "bought nothing today", "reserved one for Saturday"};
-constexpr std::string_view kUtmSources[] = {"wechat", "baidu", "newsletter", "weibo",
-                                            "xiaohongshu", "douyin"};
+    "took a brochure",     "bought nothing today",          "reserved one for Saturday"};
+constexpr std::string_view kUtmSources[] = {"wechat", "baidu",       "newsletter",
+                                            "weibo",  "xiaohongshu", "douyin"};
 constexpr std::string_view kUtmMediums[] = {"social", "cpc", "email", "referral"};
-constexpr std::string_view kCampaigns[] = {"spring-sale", "618-festival", "double-11",
+constexpr std::string_view kCampaigns[] = {"spring-sale",  "618-festival", "double-11",
                                            "new-arrivals", "members-week", "mid-autumn-gifts"};
+constexpr std::string_view kBrowseDetails[] = {
+    "sorted by price",      "filtered by size M",        "read the reviews",
+    "compared two models",  "watched the product video", "checked delivery to the home address",
+    "opened the size guide"};
 constexpr std::string_view kAppRefs[] = {"home_feed", "search", "push", "wishlist", "banner"};
 
 // ---------------------------------------------------------------------------------------------
-// Per-customer state: fixed size, so memory is bounded by the number of customers.
+// Per-customer state: fixed size, so memory is bounded by the number of customers. Orders and
+// conversations in progress are not here: each is carried by its own chain of tasks.
 
 enum OrderStatus : uint8_t { kPlaced, kConfirmed, kShipped, kDelivered, kCancelled, kReturned };
 constexpr std::string_view kOrderStatusNames[] = {"placed",    "confirmed", "shipped",
                                                   "delivered", "cancelled", "returned"};
 
-struct OrderSlot {
-  uint32_t no = 0;  // 0: free
+// The latest order, which customers and agents mention in messages.
+struct RecentOrder {
+  uint32_t no = 0;  // 0: none yet
   int32_t amount = 0;
-  int32_t refunded = 0;
-  int32_t smallest_line = 0;  // a plausible partial refund: one item sent back
   uint8_t status = kPlaced;
   uint8_t currency = 0;  // index in kCurrencies
   Channel channel = Channel::kWeb;
 };
 
-struct ConversationSlot {
-  uint32_t no = 0;    // 0: free
-  uint16_t asks = 0;  // pending inbound asks (bits of kAskKeys), cleared by answers
-  uint8_t topic = 0;
-  uint8_t rounds = 0;  // follow-up rounds so far, so that conversations end
-  bool open = false;
-  Channel channel = Channel::kChat;  // of the latest event, so that follow-ups switch channel
-};
-
 struct CustomerState {
-  OrderSlot orders[3];
-  ConversationSlot conversations[2];
-  uint32_t next_ref = 0;  // numbers the customer's orders, conversations, cases and commitments
-  int32_t points = 0;     // a rough balance, so that redemptions look plausible
-  uint16_t tags = 0;      // assigned tags (bits of kTags)
-  uint16_t stated = 0;    // stated preference keys (bits of kPrefKeys)
+  RecentOrder last_order;
+  uint32_t next_ref = 0;   // numbers the customer's orders, conversations, cases and commitments
+  int32_t points = 0;      // a rough balance, so that redemptions look plausible
+  uint16_t tags = 0;       // assigned tags (bits of kTagNames)
+  uint16_t stated = 0;     // stated preference keys (bits of kPrefKeys)
   uint8_t cookie_gen = 0;  // the browser cookie in use; a new device bumps it
   uint8_t card_gen = 0;    // loyalty cards issued after the first
   bool cookie_linked = false;  // whether the ledger already resolves the cookie to the customer
@@ -580,26 +652,42 @@ enum class Scenario : uint8_t {
 
 // Session mix, per mille of customer sessions.
 constexpr std::pair<Scenario, uint32_t> kSessionMix[] = {
-    {Scenario::kBrowse, 230},     {Scenario::kAnonymousBrowse, 70}, {Scenario::kPurchase, 150},
-    {Scenario::kSupport, 110},    {Scenario::kComplaint, 35},       {Scenario::kPreferences, 60},
-    {Scenario::kFacts, 30},       {Scenario::kSurvey, 35},          {Scenario::kLoyalty, 45},
-    {Scenario::kConsent, 30},     {Scenario::kTags, 30},            {Scenario::kInquiry, 90},
-    {Scenario::kSuggestion, 20},  {Scenario::kIdentityUpdate, 15},
+    {Scenario::kBrowse, 210},    {Scenario::kAnonymousBrowse, 70},
+    {Scenario::kPurchase, 150},  {Scenario::kSupport, 130},
+    {Scenario::kComplaint, 35},  {Scenario::kPreferences, 60},
+    {Scenario::kFacts, 30},      {Scenario::kSurvey, 35},
+    {Scenario::kLoyalty, 45},    {Scenario::kConsent, 30},
+    {Scenario::kTags, 30},       {Scenario::kInquiry, 90},
+    {Scenario::kSuggestion, 20}, {Scenario::kIdentityUpdate, 15},
 };
 constexpr uint32_t kVisitorSessionsPerMille = 40;
 
 // kFeedbackSurvey kinds (Task::aux).
 enum SurveyKind : uint32_t { kPostPurchase, kSupportCsat };
 
+// Task::flags of order tasks.
+constexpr uint8_t kReturnComing = 1;  // kOrderUpdate: the delivered order will be sent back
+constexpr uint8_t kPartial = 2;       // kRefund: part of the order, not what is left of it
+
+// One step of a scenario. An order or a conversation is owned by a single chain of tasks, each
+// handing its state to the next, so that it progresses consistently however many the customer
+// has in flight.
 struct Task {
-  int64_t at;        // when its next event occurs
-  uint64_t seq;      // insertion order: breaks ties deterministically
-  uint32_t who;      // customer index, or visitor number for kVisitor
+  int64_t at;      // when its next event occurs
+  uint64_t seq;    // insertion order: breaks ties deterministically
+  uint32_t who;    // customer index, or visitor number for kVisitor
+  uint32_t ref;    // the order, conversation, case or commitment number
+  uint32_t aux;    // survey kind, complaint category, an order's smallest line amount
+  int32_t amount;  // orders: the amount in minor units
   Scenario scenario;
   uint8_t step;      // position in the scenario's script
-  Channel channel;
-  uint32_t ref;  // the order, conversation, case or commitment number the task is about
-  uint32_t aux;  // scenario-specific
+  Channel channel;   // of the next event; an order's sales channel
+  uint8_t status;    // orders: OrderStatus
+  uint8_t currency;  // orders: index in kCurrencies
+  uint8_t topic;     // conversations: index in kTopics
+  uint8_t rounds;    // conversations: follow-up rounds so far, so that they end
+  uint8_t flags;     // orders: kReturnComing, kPartial
+  uint16_t asks;     // conversations: pending inbound asks (bits of kAskKeys)
 };
 
 struct LaterFirst {
@@ -637,17 +725,26 @@ void AppendPadded(std::string* out, uint64_t v, int width) {
 
 std::string_view SourceOf(Channel c) {
   switch (c) {
-    case Channel::kPhone: return "callcenter";
-    case Channel::kEmail: return "helpdesk";
-    case Channel::kWeb: return "web";
-    case Channel::kStore: return "store-crm";
-    case Channel::kChat: return "livechat";
-    case Channel::kApp: return "app";
-    case Channel::kSocial: return "wechat";
-    case Channel::kMail: return "mailroom";
-    case Channel::kOther: return "crm";
+    case Channel::kPhone:
+      return "callcenter";
+    case Channel::kEmail:
+      return "helpdesk";
+    case Channel::kWeb:
+      return "web";
+    case Channel::kStore:
+      return "store-crm";
+    case Channel::kChat:
+      return "livechat";
+    case Channel::kApp:
+      return "app";
+    case Channel::kSocial:
+      return "wechat";
+    case Channel::kMail:
+      return "mailroom";
+    case Channel::kOther:
+      return "crm-console";
   }
-  return "crm";
+  return "crm-console";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -665,14 +762,20 @@ class Generator {
   void AdvanceSessionClock();
   static int64_t AddActiveTime(int64_t at, int64_t active);
   void Schedule(Task t);
-  void FollowUp(Scenario s, uint32_t who, int64_t at, uint32_t ref, uint32_t aux,
-                Channel channel);
+  // Schedules scenario `s` at `at`, carrying `t`'s state (conversation, order) along.
+  void FollowUp(Task t, Scenario s, int64_t at);
   void RunTask(Task t);
   void Deliver(int64_t at);
   int64_t Step(Task& t);
-  int64_t Soon() { return rng_.Range(20, 300) * kSecond + rng_.Below(1'000'000); }
-  int64_t Hours(int64_t lo, int64_t hi) {
-    return rng_.Range(lo * 3600, hi * 3600) * kSecond + rng_.Below(1'000'000);
+  // NOTE: C++ leaves the order of function arguments and of operands such as `+` unspecified,
+  // and compilers differ, so an expression never draws twice from rng_; draws go to locals or
+  // separate statements, which keeps the output identical everywhere.
+  int64_t Soon() { return Seconds(20, 300); }
+  int64_t Hours(int64_t lo, int64_t hi) { return Seconds(lo * 3600, hi * 3600); }
+  // [lo, hi] seconds with a random fraction.
+  int64_t Seconds(int64_t lo, int64_t hi) {
+    const int64_t whole = rng_.Range(lo, hi) * kSecond;
+    return whole + rng_.Below(1'000'000);
   }
   uint32_t CustomerAt(uint32_t rank) const {
     return static_cast<uint32_t>((rank * perm_mul_ + perm_add_) % customers_);
@@ -711,13 +814,18 @@ class Generator {
   void ObservedPreferenceEvent(const Task& t, bool with_customer, bool visitor);
   void PointsAdjustedEvent(const Task& t, int64_t points, std::string_view reason);
   void SurveyEvent(const Task& t, std::string_view survey, bool csat, bool nps, Channel channel);
-  void InboundAsks(const Task& t, ConversationSlot& cv, Channel channel);
-  void OutboundMessage(const Task& t, ConversationSlot& cv, Channel channel);
-  void InboundInfo(const Task& t, ConversationSlot& cv, Channel channel);
-  void CloseConversation(Task& t, ConversationSlot& cv, Channel channel);
-  ConversationSlot& NewConversation(CustomerState& cs);
-  ConversationSlot* FindConversation(CustomerState& cs, uint32_t no);
-  OrderSlot* FindOrder(CustomerState& cs, uint32_t no);
+  // Conversation events: the conversation is `t.ref` on `t.channel`, its state in `t`.
+  void ConversationOpenedEvent(Task& t, bool reopened);
+  void InboundAsks(Task& t);
+  void OutboundMessage(Task& t);
+  void InboundInfo(Task& t);
+  void CloseConversation(Task& t);
+  // Makes `t` a new conversation of the customer about `topic`.
+  void StartConversation(Task& t, TopicId topic);
+  // Often appends " Order O-…-n (status, channel, CNY 1234.00)." about the latest order to
+  // text_, the way agents and customers refer to it.
+  void AppendOrderMention(uint32_t c);
+  void OrderStatusEvent(const Task& t, int64_t at, OrderStatus status);
   std::string_view PreferenceValue(uint32_t c, uint32_t key, bool truthful);
   Channel OtherChannel(Channel current);
 
@@ -730,7 +838,7 @@ class Generator {
   void AppendIdentity(IdentityKind kind, uint32_t c, bool visitor);
   void IdentityValue(std::string* out, IdentityKind kind, uint32_t c, bool visitor);
   void When(int64_t at, Channel channel, std::string_view source,
-            Precision precision = Precision::kSecond);
+            Precision precision = Precision::kSeconds);
   void Actor(std::string_view prefix, uint32_t max);
   void ConversationField(uint32_t c, uint32_t no);
   void BeginData() {
@@ -762,6 +870,7 @@ class Generator {
   uint64_t perm_add_ = 0;
   std::vector<CustomerState> state_;
   std::priority_queue<Task, std::vector<Task>, LaterFirst> tasks_;
+  size_t max_follow_ups_;         // bounds tasks_, hence memory, by the number of customers
   std::vector<Delayed> delayed_;  // a heap by LaterRelease
   uint64_t task_seq_ = 0;
   uint64_t produced_ = 0;  // events rendered (and numbered) so far
@@ -792,8 +901,11 @@ Generator::Generator(const GenOptions& options, const std::function<void(std::st
     while (std::gcd(perm_mul_, uint64_t{customers_}) != 1) ++perm_mul_;
     perm_add_ = world_ % customers_;
   }
-  micros_per_event_ = std::max<int64_t>(1, kSpan / static_cast<int64_t>(std::min<uint64_t>(
-                                                       options.events, uint64_t{kSpan})));
+  // Far more than ever pend (chains last days), unless events per day are extreme; then some
+  // follow-ups are skipped rather than memory growing without bound.
+  max_follow_ups_ = (size_t{1} << 20) + size_t{16} * customers_;
+  micros_per_event_ = std::max<int64_t>(
+      1, kSpan / static_cast<int64_t>(std::min<uint64_t>(options.events, uint64_t{kSpan})));
   id_width_ = 6;
   for (uint64_t n = 1'000'000; n <= customers_ && id_width_ < 10; n *= 10) ++id_width_;
   event_id_prefix_ = StrCat("g", options.seed, "-");
@@ -891,33 +1003,44 @@ void Generator::StartSession(int64_t at) {
   static constexpr Channel kPurchaseChannels[] = {Channel::kStore, Channel::kStore, Channel::kWeb,
                                                   Channel::kWeb,   Channel::kApp,   Channel::kApp,
                                                   Channel::kStore};
-  static constexpr Channel kSupportChannels[] = {Channel::kChat,  Channel::kChat,  Channel::kChat,
-                                                 Channel::kChat,  Channel::kChat,  Channel::kChat,
-                                                 Channel::kPhone, Channel::kEmail, Channel::kApp,
-                                                 Channel::kSocial};
-  static constexpr Channel kComplaintChannels[] = {Channel::kPhone, Channel::kEmail,
-                                                   Channel::kChat,  Channel::kStore,
+  static constexpr Channel kSupportChannels[] = {
+      Channel::kChat, Channel::kChat,  Channel::kChat,  Channel::kChat, Channel::kChat,
+      Channel::kChat, Channel::kPhone, Channel::kEmail, Channel::kApp,  Channel::kSocial};
+  static constexpr Channel kComplaintChannels[] = {Channel::kPhone,  Channel::kEmail,
+                                                   Channel::kChat,   Channel::kStore,
                                                    Channel::kSocial, Channel::kMail};
   static constexpr Channel kAnyChannels[] = {Channel::kApp,   Channel::kWeb,  Channel::kStore,
                                              Channel::kPhone, Channel::kChat, Channel::kEmail};
-  static constexpr Channel kInquiryChannels[] = {Channel::kPhone, Channel::kPhone, Channel::kPhone,
-                                                 Channel::kChat,  Channel::kChat,  Channel::kStore,
-                                                 Channel::kStore, Channel::kSocial,
-                                                 Channel::kEmail, Channel::kEmail};
+  static constexpr Channel kInquiryChannels[] = {
+      Channel::kPhone, Channel::kPhone, Channel::kPhone,  Channel::kChat,  Channel::kChat,
+      Channel::kStore, Channel::kStore, Channel::kSocial, Channel::kEmail, Channel::kEmail};
   switch (t.scenario) {
-    case Scenario::kBrowse: t.channel = rng_.Pick(kBrowseChannels); break;
+    case Scenario::kBrowse:
+      t.channel = rng_.Pick(kBrowseChannels);
+      break;
     case Scenario::kAnonymousBrowse:
       t.channel = rng_.Chance(600) ? Channel::kWeb : Channel::kApp;
       break;
-    case Scenario::kPurchase: t.channel = rng_.Pick(kPurchaseChannels); break;
-    case Scenario::kSupport: t.channel = rng_.Pick(kSupportChannels); break;
-    case Scenario::kComplaint: t.channel = rng_.Pick(kComplaintChannels); break;
-    case Scenario::kInquiry: t.channel = rng_.Pick(kInquiryChannels); break;
-    case Scenario::kSuggestion:
-      t.channel = rng_.Chance(500) ? Channel::kApp : rng_.Chance(500) ? Channel::kSocial
-                                                                       : Channel::kEmail;
+    case Scenario::kPurchase:
+      t.channel = rng_.Pick(kPurchaseChannels);
       break;
-    default: t.channel = rng_.Pick(kAnyChannels); break;
+    case Scenario::kSupport:
+      t.channel = rng_.Pick(kSupportChannels);
+      break;
+    case Scenario::kComplaint:
+      t.channel = rng_.Pick(kComplaintChannels);
+      break;
+    case Scenario::kInquiry:
+      t.channel = rng_.Pick(kInquiryChannels);
+      break;
+    case Scenario::kSuggestion:
+      t.channel = rng_.Chance(500)   ? Channel::kApp
+                  : rng_.Chance(500) ? Channel::kSocial
+                                     : Channel::kEmail;
+      break;
+    default:
+      t.channel = rng_.Pick(kAnyChannels);
+      break;
   }
   Schedule(t);
 }
@@ -927,15 +1050,11 @@ void Generator::Schedule(Task t) {
   tasks_.push(t);
 }
 
-void Generator::FollowUp(Scenario s, uint32_t who, int64_t at, uint32_t ref, uint32_t aux,
-                         Channel channel) {
-  Task t{};
-  t.at = at;
-  t.who = who;
+void Generator::FollowUp(Task t, Scenario s, int64_t at) {
+  if (tasks_.size() >= max_follow_ups_) return;
   t.scenario = s;
-  t.channel = channel;
-  t.ref = ref;
-  t.aux = aux;
+  t.at = at;
+  t.step = 0;
   Schedule(t);
 }
 
@@ -962,28 +1081,50 @@ void Generator::Deliver(int64_t at) {
 
 int64_t Generator::Step(Task& t) {
   switch (t.scenario) {
-    case Scenario::kBrowse: return Browse(t);
-    case Scenario::kAnonymousBrowse: return AnonymousBrowse(t);
-    case Scenario::kVisitor: return Visitor(t);
-    case Scenario::kPurchase: return Purchase(t);
-    case Scenario::kSupport: return Support(t);
-    case Scenario::kComplaint: return Complaint(t);
-    case Scenario::kPreferences: return Preferences(t);
-    case Scenario::kFacts: return Facts(t);
-    case Scenario::kSurvey: return Survey(t);
-    case Scenario::kLoyalty: return Loyalty(t);
-    case Scenario::kConsent: return Consent(t);
-    case Scenario::kTags: return Tags(t);
-    case Scenario::kInquiry: return Inquiry(t);
-    case Scenario::kSuggestion: return Suggestion(t);
-    case Scenario::kIdentityUpdate: return IdentityUpdate(t);
-    case Scenario::kOrderUpdate: return OrderUpdate(t);
-    case Scenario::kRefund: return Refund(t);
-    case Scenario::kConversationFollowUp: return ConversationFollowUp(t);
-    case Scenario::kConversationReopen: return ConversationReopen(t);
-    case Scenario::kCaseResolution: return CaseResolution(t);
-    case Scenario::kCommitmentDue: return CommitmentDue(t);
-    case Scenario::kFeedbackSurvey: return FeedbackSurvey(t);
+    case Scenario::kBrowse:
+      return Browse(t);
+    case Scenario::kAnonymousBrowse:
+      return AnonymousBrowse(t);
+    case Scenario::kVisitor:
+      return Visitor(t);
+    case Scenario::kPurchase:
+      return Purchase(t);
+    case Scenario::kSupport:
+      return Support(t);
+    case Scenario::kComplaint:
+      return Complaint(t);
+    case Scenario::kPreferences:
+      return Preferences(t);
+    case Scenario::kFacts:
+      return Facts(t);
+    case Scenario::kSurvey:
+      return Survey(t);
+    case Scenario::kLoyalty:
+      return Loyalty(t);
+    case Scenario::kConsent:
+      return Consent(t);
+    case Scenario::kTags:
+      return Tags(t);
+    case Scenario::kInquiry:
+      return Inquiry(t);
+    case Scenario::kSuggestion:
+      return Suggestion(t);
+    case Scenario::kIdentityUpdate:
+      return IdentityUpdate(t);
+    case Scenario::kOrderUpdate:
+      return OrderUpdate(t);
+    case Scenario::kRefund:
+      return Refund(t);
+    case Scenario::kConversationFollowUp:
+      return ConversationFollowUp(t);
+    case Scenario::kConversationReopen:
+      return ConversationReopen(t);
+    case Scenario::kCaseResolution:
+      return CaseResolution(t);
+    case Scenario::kCommitmentDue:
+      return CommitmentDue(t);
+    case Scenario::kFeedbackSurvey:
+      return FeedbackSurvey(t);
   }
   return kDone;
 }
@@ -1013,9 +1154,15 @@ void Generator::Customer(uint32_t c, Channel channel, uint32_t identity_per_mill
   CustomerField(c);
   if (!rng_.Chance(identity_per_mille)) return;
   switch (channel) {
-    case Channel::kEmail: IdentityField(IdentityKind::kEmail, c, false); break;
-    case Channel::kPhone: IdentityField(IdentityKind::kPhone, c, false); break;
-    case Channel::kStore: IdentityField(IdentityKind::kLoyaltyCard, c, false); break;
+    case Channel::kEmail:
+      IdentityField(IdentityKind::kEmail, c, false);
+      break;
+    case Channel::kPhone:
+      IdentityField(IdentityKind::kPhone, c, false);
+      break;
+    case Channel::kStore:
+      IdentityField(IdentityKind::kLoyaltyCard, c, false);
+      break;
     case Channel::kWeb:
     case Channel::kApp:
     case Channel::kChat:
@@ -1023,7 +1170,8 @@ void Generator::Customer(uint32_t c, Channel channel, uint32_t identity_per_mill
       // An event with both links the identity (CONTRACT §1).
       state_[c].cookie_linked = true;
       break;
-    default: break;
+    default:
+      break;
   }
 }
 
@@ -1057,8 +1205,7 @@ void Generator::IdentityValue(std::string* out, IdentityKind kind, uint32_t c, b
       StrAppend(out, given, ".", family, uint64_t{c} + 1, "@", domain);
       if (style == 1) {  // "Li.Wei42@example.com"
         (*out)[start] = static_cast<char>((*out)[start] - 32);
-        (*out)[start + given.size() + 1] =
-            static_cast<char>((*out)[start + given.size() + 1] - 32);
+        (*out)[start + given.size() + 1] = static_cast<char>((*out)[start + given.size() + 1] - 32);
       } else if (style == 2) {
         out->append("  ");
       } else if (style == 3) {  // upper-case domain
@@ -1081,11 +1228,21 @@ void Generator::IdentityValue(std::string* out, IdentityKind kind, uint32_t c, b
       }
       const std::string_view a(d, 3), b(d + 3, 4), e(d + 7, 4);
       switch (rng_.Below(5)) {
-        case 0: StrAppend(out, "+86 ", a, " ", b, " ", e); break;
-        case 1: StrAppend(out, "+86-", a, "-", b, "-", e); break;
-        case 2: StrAppend(out, "(+86) ", a, b, e); break;
-        case 3: StrAppend(out, "86 ", a, ".", b, ".", e); break;
-        default: StrAppend(out, "+86", a, b, e); break;
+        case 0:
+          StrAppend(out, "+86 ", a, " ", b, " ", e);
+          break;
+        case 1:
+          StrAppend(out, "+86-", a, "-", b, "-", e);
+          break;
+        case 2:
+          StrAppend(out, "(+86) ", a, b, e);
+          break;
+        case 3:
+          StrAppend(out, "86 ", a, ".", b, ".", e);
+          break;
+        default:
+          StrAppend(out, "+86", a, b, e);
+          break;
       }
       return;
     }
@@ -1162,48 +1319,20 @@ void Generator::Time(std::string_view key, int64_t at) {
 std::string_view Generator::PreferenceValue(uint32_t c, uint32_t key, bool truthful) {
   // Each customer has a true value per key; behaviour and statements mostly agree with it.
   const uint64_t h = truthful ? Trait(c, 0x9E3F0000ULL + key) : rng_.Next();
-  if (key == kFavoriteCategoryKey) {
+  if (key == kPrefFavoriteCategory) {
     return kCategories[h % kNumCategories].name;
   }
-  if (key == kHomeStoreKey) return kStores[h % std::size(kStores)];
+  if (key == kPrefHomeStore) return kStores[h % std::size(kStores)];
   const std::span<const std::string_view> values = kPrefKeys[key].values;
   return values[h % values.size()];
 }
 
 Channel Generator::OtherChannel(Channel current) {
-  static constexpr Channel kFollowUpChannels[] = {Channel::kEmail, Channel::kEmail,
-                                                  Channel::kPhone, Channel::kApp};
+  static constexpr Channel kFollowUpChannels[] = {Channel::kEmail, Channel::kEmail, Channel::kPhone,
+                                                  Channel::kApp};
   Channel c = rng_.Pick(kFollowUpChannels);
   if (c == current) c = current == Channel::kEmail ? Channel::kPhone : Channel::kEmail;
   return c;
-}
-
-ConversationSlot& Generator::NewConversation(CustomerState& cs) {
-  // Prefer a free slot, then the older closed one, then the older open one (which is then
-  // never followed up: abandoned, as happens).
-  ConversationSlot* best = &cs.conversations[0];
-  for (ConversationSlot& cv : cs.conversations) {
-    auto rank = [](const ConversationSlot& s) { return s.no == 0 ? 0 : s.open ? 2 : 1; };
-    if (rank(cv) < rank(*best) || (rank(cv) == rank(*best) && cv.no < best->no)) best = &cv;
-  }
-  *best = ConversationSlot{};
-  best->no = ++cs.next_ref;
-  best->open = true;
-  return *best;
-}
-
-ConversationSlot* Generator::FindConversation(CustomerState& cs, uint32_t no) {
-  for (ConversationSlot& cv : cs.conversations) {
-    if (cv.no == no) return &cv;
-  }
-  return nullptr;
-}
-
-OrderSlot* Generator::FindOrder(CustomerState& cs, uint32_t no) {
-  for (OrderSlot& o : cs.orders) {
-    if (o.no == no) return &o;
-  }
-  return nullptr;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1222,8 +1351,10 @@ void Generator::VisitEvent(const Task& t, bool with_customer, bool with_cookie, 
   }
   const bool store = t.channel == Channel::kStore;
   When(t.at, t.channel,
-       store ? "store-crm" : t.channel == Channel::kApp ? "app-analytics" : "web-analytics",
-       store ? Precision::kSecond : Precision::kMilli);
+       store                        ? "store-crm"
+       : t.channel == Channel::kApp ? "app-analytics"
+                                    : "web-analytics",
+       store ? Precision::kSeconds : Precision::kMillis);
   if (store && rng_.Chance(400)) Actor("assoc-", 80);
   if (rng_.Chance(80)) {  // `data` may be omitted: visit has no required field
     End();
@@ -1231,32 +1362,35 @@ void Generator::VisitEvent(const Task& t, bool with_customer, bool with_cookie, 
   }
   BeginData();
   const uint64_t h = visitor ? rng_.Next() : Trait(c, 7);
-  const Category& cat = kCategories[rng_.Chance(600) ? h % kNumCategories
-                                                     : rng_.Below(kNumCategories)];
+  const Category& cat =
+      kCategories[rng_.Chance(600) ? h % kNumCategories : rng_.Below(kNumCategories)];
   text_.clear();
   if (store) {
-    text_.append(rng_.Chance(700) ? kStores[(h >> 20) % std::size(kStores)]
-                                  : rng_.Pick(kStores));
+    text_.append(rng_.Chance(700) ? kStores[(h >> 20) % std::size(kStores)] : rng_.Pick(kStores));
   } else if (t.channel == Channel::kApp) {
-    StrAppend(&text_, "app://product/", cat.sku_prefix, "-", 1001 + rng_.Below(kSkusPerCategory),
-              "?ref=", rng_.Pick(kAppRefs));
+    StrAppend(&text_, "app://product/", cat.sku_prefix, "-", 1001 + rng_.Below(kSkusPerCategory));
+    StrAppend(&text_, "?ref=", rng_.Pick(kAppRefs));
+    StrAppend(&text_, "&screen_session=", rng_.Next() >> 24);
   } else {
-    StrAppend(&text_, "/p/", cat.sku_prefix, "-", 1001 + rng_.Below(kSkusPerCategory));
+    StrAppend(&text_, "https://shop.example.com/p/", cat.sku_prefix, "-",
+              1001 + rng_.Below(kSkusPerCategory));
     if (rng_.Chance(450)) {  // landing pages carry the campaign
-      StrAppend(&text_, "?utm_source=", rng_.Pick(kUtmSources),
-                "&utm_medium=", rng_.Pick(kUtmMediums), "&utm_campaign=", rng_.Pick(kCampaigns));
+      StrAppend(&text_, "?utm_source=", rng_.Pick(kUtmSources));
+      StrAppend(&text_, "&utm_medium=", rng_.Pick(kUtmMediums));
+      StrAppend(&text_, "&utm_campaign=", rng_.Pick(kCampaigns));
     }
   }
   Str("location", text_);
-  if (rng_.Chance(800)) {
+  if (rng_.Chance(900)) {
     text_.clear();
     if (store) {
-      StrAppend(&text_, rng_.Pick(kVisitSummaries), " in ", cat.display, ", ",
-                rng_.Pick(kVisitOutcomes));
+      StrAppend(&text_, rng_.Pick(kVisitSummaries), " in ", cat.display, ", ");
+      text_.append(rng_.Pick(kVisitOutcomes));
     } else {
-      StrAppend(&text_, "Viewed ", 2 + rng_.Below(12), " ", cat.display, " pages in ",
-                1 + rng_.Below(20), " minutes, ",
-                rng_.Chance(300) ? "added one to the cart" : rng_.Pick(kVisitOutcomes));
+      StrAppend(&text_, "Viewed ", 2 + rng_.Below(12), " ", cat.display, " pages in ");
+      StrAppend(&text_, 1 + rng_.Below(20), " minutes (");
+      StrAppend(&text_, rng_.Pick(kBrowseDetails), "), ");
+      text_.append(rng_.Chance(300) ? "added one to the cart" : rng_.Pick(kVisitOutcomes));
     }
     Str("summary", text_);
   }
@@ -1268,7 +1402,7 @@ void Generator::ObservedPreferenceEvent(const Task& t, bool with_customer, bool 
   const uint32_t key = rng_.Pick(kObservableKeys);
   Begin(EventType::kPreferenceObserved);
   if (with_customer) {
-    Customer(c, t.channel, 150);
+    Customer(c, t.channel, 550);  // analytics usually know the device
   } else {
     IdentityField(IdentityKind::kWebCookie, c, visitor);
   }
@@ -1276,7 +1410,7 @@ void Generator::ObservedPreferenceEvent(const Task& t, bool with_customer, bool 
        t.channel == Channel::kStore ? "clienteling"
        : t.channel == Channel::kApp ? "app-analytics"
                                     : "web-analytics",
-       Precision::kMilli);
+       Precision::kMillis);
   BeginData();
   Str("key", kPrefKeys[key].key);
   Str("value", PreferenceValue(c, key, !visitor && rng_.Chance(750)));
@@ -1291,7 +1425,7 @@ void Generator::PointsAdjustedEvent(const Task& t, int64_t points, std::string_v
   CustomerState& cs = state_[t.who];
   Begin(EventType::kPointsAdjusted);
   CustomerField(t.who);
-  When(t.at, Channel::kOther, "loyalty");
+  When(t.at, Channel::kOther, "loyalty-engine");
   if (rng_.Chance(500)) Actor("agent-", 60);
   BeginData();
   Int("points", points);
@@ -1306,18 +1440,53 @@ void Generator::SurveyEvent(const Task& t, std::string_view survey, bool csat, b
   static constexpr int64_t kCsat[] = {1, 2, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 5};
   static constexpr int64_t kNps[] = {0, 3, 5, 6, 7, 7, 8, 8, 9, 9, 9, 10, 10, 10};
   Begin(EventType::kSurveyResponse);
-  Customer(t.who, channel, 100);
+  Customer(t.who, channel, 250);
   When(t.at, channel, "survey-platform");
   BeginData();
-  if (rng_.Chance(450)) Str("comment", rng_.Pick(kSurveyComments));
+  if (rng_.Chance(550)) Str("comment", rng_.Pick(kSurveyComments));
   if (csat) Int("csat", rng_.Pick(kCsat));
   if (nps) Int("nps", rng_.Pick(kNps));
   Str("survey", survey);
   End();
 }
 
-void Generator::InboundAsks(const Task& t, ConversationSlot& cv, Channel channel) {
-  const Topic& topic = kTopics[cv.topic];
+void Generator::StartConversation(Task& t, TopicId topic) {
+  t.ref = ++state_[t.who].next_ref;
+  t.topic = topic;
+  t.asks = 0;
+  t.rounds = 0;
+}
+
+void Generator::ConversationOpenedEvent(Task& t, bool reopened) {
+  const Topic& topic = kTopics[t.topic];
+  Begin(EventType::kConversationOpened);
+  Customer(t.who, t.channel, 380);
+  When(t.at, t.channel, SourceOf(t.channel));
+  if (t.channel == Channel::kChat && rng_.Chance(300)) {
+    line_.append(",\"actor\":\"bot-faq\"");
+  } else if (t.channel != Channel::kChat) {
+    Actor("agent-", 60);
+  }
+  ConversationField(t.who, t.ref);
+  BeginData();
+  if (reopened || rng_.Chance(850)) {
+    text_.clear();
+    if (reopened) {
+      StrAppend(&text_, "Customer reopened the ", topic.name, " conversation by ",
+                ledger::ChannelName(t.channel), ": ", rng_.Pick(kInboundFollowUps), ".");
+    } else {
+      StrAppend(&text_, "New ", ledger::ChannelName(t.channel), " contact about a ", topic.name,
+                ": ", rng_.Pick(topic.details), ".");
+      text_.append(rng_.Pick(kInboundContext));
+    }
+    Str("summary", text_);
+  }
+  Str("topic", topic.name);
+  End();
+}
+
+void Generator::InboundAsks(Task& t) {
+  const Topic& topic = kTopics[t.topic];
   // One or two of the questions that go with the topic.
   uint32_t candidates[kNumAskKeys];
   uint32_t n = 0;
@@ -1330,9 +1499,9 @@ void Generator::InboundAsks(const Task& t, ConversationSlot& cv, Channel channel
     if (rng_.Chance(400)) asked |= static_cast<uint16_t>(1u << candidates[rng_.Below(n)]);
   }
   Begin(EventType::kMessage);
-  Customer(t.who, channel, 250);
-  When(t.at, channel, SourceOf(channel));
-  ConversationField(t.who, cv.no);
+  Customer(t.who, t.channel, 380);
+  When(t.at, t.channel, SourceOf(t.channel));
+  ConversationField(t.who, t.ref);
   BeginData();
   if (asked != 0) {
     Key("asks");
@@ -1356,28 +1525,30 @@ void Generator::InboundAsks(const Task& t, ConversationSlot& cv, Channel channel
     first = false;
   }
   if (asked == 0) text_.append("for help");
-  StrAppend(&text_, "; ", rng_.Pick(topic.details), ".", rng_.Pick(kInboundContext));
+  StrAppend(&text_, "; ", rng_.Pick(topic.details), ".");
+  text_.append(rng_.Pick(kInboundContext));
+  if (rng_.Chance(500)) text_.append(rng_.Pick(kInboundContext));
+  AppendOrderMention(t.who);
   Str("summary", text_);
   End();
-  cv.asks |= asked;
-  cv.channel = channel;
+  t.asks |= asked;
 }
 
-void Generator::OutboundMessage(const Task& t, ConversationSlot& cv, Channel channel) {
-  const Topic& topic = kTopics[cv.topic];
-  const bool answer = cv.asks != 0 && rng_.Chance(800);
+void Generator::OutboundMessage(Task& t) {
+  const Topic& topic = kTopics[t.topic];
+  const bool answer = t.asks != 0 && rng_.Chance(800);
   Begin(EventType::kMessage);
   CustomerField(t.who);
-  When(t.at, channel, SourceOf(channel));
+  When(t.at, t.channel, SourceOf(t.channel));
   Actor("agent-", 60);
-  ConversationField(t.who, cv.no);
+  ConversationField(t.who, t.ref);
   BeginData();
   if (answer) {
     Key("answers");
     line_.push_back('{');
     bool first = true;
     for (uint32_t i = 0; i < kNumAskKeys; ++i) {
-      if (!(cv.asks >> i & 1)) continue;
+      if (!(t.asks >> i & 1)) continue;
       if (!first) line_.push_back(',');
       first = false;
       json::AppendString(&line_, kAskKeys[i].key);
@@ -1392,74 +1563,88 @@ void Generator::OutboundMessage(const Task& t, ConversationSlot& cv, Channel cha
   }
   Str("direction", "outbound");
   text_.clear();
-  StrAppend(&text_, rng_.Pick(kAgentLeads), channel == Channel::kEmail ? " by email" : "",
+  StrAppend(&text_, rng_.Pick(kAgentLeads), t.channel == Channel::kEmail ? " by email" : "",
             " on the ", topic.name, answer ? " with the details requested." : ": ");
   if (!answer) StrAppend(&text_, rng_.Pick(kAgentPending), ".");
   text_.append(rng_.Pick(kAgentNext));
+  AppendOrderMention(t.who);
   Str("summary", text_);
   End();
-  if (answer) cv.asks = 0;
-  cv.channel = channel;
+  if (answer) t.asks = 0;
 }
 
-void Generator::InboundInfo(const Task& t, ConversationSlot& cv, Channel channel) {
+void Generator::InboundInfo(Task& t) {
   const uint32_t c = t.who;
   const InfoKey& info = rng_.Pick(kInfoKeys);
-  const OrderSlot* order = nullptr;
-  for (const OrderSlot& o : state_[c].orders) {
-    if (o.no != 0 && (order == nullptr || o.no > order->no)) order = &o;
-  }
+  const RecentOrder& order = state_[c].last_order;
   Begin(EventType::kMessage);
-  Customer(c, channel, 250);
-  When(t.at, channel, SourceOf(channel));
-  ConversationField(c, cv.no);
+  Customer(c, t.channel, 380);
+  When(t.at, t.channel, SourceOf(t.channel));
+  ConversationField(c, t.ref);
   BeginData();
   Key("answers");
   line_.push_back('{');
   json::AppendString(&line_, info.key);
   line_.push_back(':');
   json::AppendString(&line_, info.values[Trait(c, 0x1F0) % 4]);
-  if (order != nullptr && rng_.Chance(500)) {
+  if (order.no != 0 && rng_.Chance(500)) {
     line_.append(",\"order_number\":\"O-");
     json::AppendUint(&line_, uint64_t{c} + 1);
     line_.push_back('-');
-    json::AppendUint(&line_, order->no);
+    json::AppendUint(&line_, order.no);
     line_.push_back('"');
   }
   line_.push_back('}');
   Str("direction", "inbound");
   text_.clear();
-  StrAppend(&text_, "Customer gave ", info.phrase, " for the ", kTopics[cv.topic].name, ".");
+  StrAppend(&text_, "Customer gave ", info.phrase, " for the ", kTopics[t.topic].name, ".");
   Str("summary", text_);
   End();
-  cv.channel = channel;
 }
 
-void Generator::CloseConversation(Task& t, ConversationSlot& cv, Channel channel) {
+void Generator::AppendOrderMention(uint32_t c) {
+  const RecentOrder& order = state_[c].last_order;
+  if (order.no == 0 || !rng_.Chance(700)) return;
+  StrAppend(&text_, " Order O-", uint64_t{c} + 1, "-", order.no, " (",
+            kOrderStatusNames[order.status], ", ", ledger::ChannelName(order.channel), ", ",
+            kCurrencies[order.currency], " ");
+  const int64_t major = order.amount / 100;
+  const int64_t minor = order.amount % 100;
+  StrAppend(&text_, major, ".", minor < 10 ? "0" : "", minor, ").");
+}
+
+void Generator::CloseConversation(Task& t) {
   const uint32_t r = rng_.Below(100);
   const std::string_view outcome = r < 75 ? "resolved" : r < 90 ? "unresolved" : "abandoned";
   Begin(EventType::kConversationClosed);
   CustomerField(t.who);
-  When(t.at, channel, SourceOf(channel));
-  if (channel != Channel::kChat || rng_.Chance(500)) Actor("agent-", 60);
-  ConversationField(t.who, cv.no);
+  When(t.at, t.channel, SourceOf(t.channel));
+  if (t.channel != Channel::kChat || rng_.Chance(500)) Actor("agent-", 60);
+  ConversationField(t.who, t.ref);
   BeginData();
   Str("outcome", outcome);
-  if (rng_.Chance(850)) {
-    Str("summary", r < 75 ? kCloseSummaries[rng_.Below(2)]
-                   : r < 90 ? kCloseSummaries[3 + rng_.Below(2)]
-                            : kCloseSummaries[2]);
+  if (rng_.Chance(900)) {
+    text_.clear();
+    StrAppend(&text_,
+              r < 75   ? kCloseSummaries[rng_.Below(2)]
+              : r < 90 ? kCloseSummaries[3 + rng_.Below(2)]
+                       : kCloseSummaries[2],
+              " (", kTopics[t.topic].name, ", ", 1 + t.rounds, t.rounds == 0 ? " round" : " rounds",
+              ", last on ", ledger::ChannelName(t.channel), ").");
+    Str("summary", text_);
   }
   End();
-  cv.open = false;
-  cv.asks = 0;
+  t.asks = 0;
   if (rng_.Chance(250)) {
-    FollowUp(Scenario::kFeedbackSurvey, t.who, t.at + Hours(1, 30), 0, kSupportCsat,
-             rng_.Chance(500) ? Channel::kEmail : Channel::kApp);
+    Task survey = t;
+    survey.aux = kSupportCsat;
+    survey.channel = rng_.Chance(500) ? Channel::kEmail : Channel::kApp;
+    FollowUp(survey, Scenario::kFeedbackSurvey, t.at + Hours(1, 30));
   }
   if (rng_.Chance(100)) {  // the customer comes back to it days later
-    FollowUp(Scenario::kConversationReopen, t.who, t.at + Hours(24, 20 * 24), cv.no, 0,
-             rng_.Chance(500) ? Channel::kPhone : Channel::kApp);
+    Task reopen = t;
+    reopen.channel = rng_.Chance(500) ? Channel::kPhone : Channel::kApp;
+    FollowUp(reopen, Scenario::kConversationReopen, t.at + Hours(24, 20 * 24));
   }
 }
 
@@ -1468,10 +1653,10 @@ void Generator::CloseConversation(Task& t, ConversationSlot& cv, Channel channel
 
 int64_t Generator::Browse(Task& t) {
   if (t.step == 0) {
-    const bool with_cookie = t.channel != Channel::kStore && rng_.Chance(300);
+    const bool with_cookie = t.channel != Channel::kStore && rng_.Chance(450);
     VisitEvent(t, true, with_cookie, false);
     if (with_cookie) state_[t.who].cookie_linked = true;  // customer_id + identity links it
-    t.aux = 1 + rng_.Below(2);
+    t.aux = rng_.Chance(700) ? 1 : 2;
     return Soon();
   }
   if (t.step <= t.aux) {
@@ -1544,32 +1729,27 @@ int64_t Generator::Purchase(Task& t) {
       if (rng_.Chance(650)) VisitEvent(t, true, !store && rng_.Chance(200), false);
       return Soon();
     case 1: {
-      // A slot: free, else the oldest finished order, else the oldest (whose follow-ups lapse).
-      OrderSlot* slot = &cs.orders[0];
-      for (OrderSlot& o : cs.orders) {
-        auto rank = [](const OrderSlot& s) {
-          return s.no == 0 ? 0 : s.status >= kDelivered ? 1 : 2;
-        };
-        if (rank(o) < rank(*slot) || (rank(o) == rank(*slot) && o.no < slot->no)) slot = &o;
-      }
-      OrderSlot& o = *slot;
-      o = OrderSlot{};
-      o.no = ++cs.next_ref;
-      o.channel = t.channel;
+      t.ref = ++cs.next_ref;
       // Mostly CNY; one customer in 16 shops cross-border and pays mostly USD or EUR.
       const bool cross_border = (Trait(c, 3) & 15) == 0;
       const uint32_t r = rng_.Below(100);
-      o.currency = cross_border ? (r < 30 ? 0 : r < 70 ? 1 : 2) : (r < 93 ? 0 : r < 97 ? 1 : 2);
-      t.ref = o.no;
-
+      t.currency = static_cast<uint8_t>(cross_border ? (r < 30   ? 0
+                                                        : r < 70 ? 1
+                                                                 : 2)
+                                                     : (r < 93   ? 0
+                                                        : r < 97 ? 1
+                                                                 : 2));
       Begin(EventType::kPurchase);
       Customer(c, t.channel, 300);
-      When(t.at, t.channel, store ? "pos" : t.channel == Channel::kApp ? "app" : "web",
-           store ? Precision::kMicro : Precision::kSecond);
+      When(t.at, t.channel,
+           store                        ? "pos"
+           : t.channel == Channel::kApp ? "app"
+                                        : "web",
+           store ? Precision::kMicros : Precision::kSeconds);
       if (store) Actor("assoc-", 80);
       BeginData();
       // Items first, into text_, so that the amount (their sum) can precede them.
-      static constexpr uint32_t kItemCounts[] = {1, 1, 1, 1, 1, 2, 2, 2, 3, 4};
+      static constexpr uint32_t kItemCounts[] = {1, 1, 1, 1, 2, 2, 2, 3, 3, 4};
       const uint32_t n = rng_.Pick(kItemCounts);
       const uint64_t fav = Trait(c, 7);
       int64_t total = 0;
@@ -1578,9 +1758,9 @@ int64_t Generator::Purchase(Task& t) {
       text_.clear();
       text_.push_back('[');
       for (uint32_t i = 0; i < n; ++i) {
-        const uint32_t ci = rng_.Chance(650) ? static_cast<uint32_t>((fav >> (8 * (i & 1))) %
-                                                                     kNumCategories)
-                                             : rng_.Below(kNumCategories);
+        const uint32_t ci = rng_.Chance(650)
+                                ? static_cast<uint32_t>((fav >> (8 * (i & 1))) % kNumCategories)
+                                : rng_.Below(kNumCategories);
         const Category& cat = kCategories[ci];
         // Cheaper models sell more.
         uint32_t sku = std::min(rng_.Below(kSkusPerCategory), rng_.Below(kSkusPerCategory));
@@ -1590,8 +1770,8 @@ int64_t Generator::Purchase(Task& t) {
         chosen[i] = ci * kSkusPerCategory + sku;
         const int64_t quantity = 1 + (rng_.Chance(250) ? rng_.Below(cat.max_quantity) : 0);
         int64_t price = cat.base_price * (5 + 2 * sku) / 9 / 1000 * 1000 - 100;
-        if (o.currency != 0) {  // about 7 CNY to the USD or EUR, and prices ending in 99
-          price = price * (o.currency == 1 ? 14 : 13) / 10000 * 100 + 99;
+        if (t.currency != 0) {  // about 7 CNY to the USD or EUR, and prices ending in 99
+          price = price * (t.currency == 1 ? 14 : 13) / 10000 * 100 + 99;
         }
         total += price * quantity;
         smallest = std::min(smallest, price * quantity);
@@ -1605,59 +1785,55 @@ int64_t Generator::Purchase(Task& t) {
       }
       text_.push_back(']');
       if (rng_.Chance(120)) total = std::max<int64_t>(1, total * 9 / 10);  // a coupon
-      o.amount = static_cast<int32_t>(total);
-      o.smallest_line = static_cast<int32_t>(std::min(smallest, total));
-      Ref("order_id", "O-", c, o.no);
+      t.amount = static_cast<int32_t>(total);
+      t.aux = static_cast<uint32_t>(std::min(smallest, total));
+      t.status = kPlaced;
+      Ref("order_id", "O-", c, t.ref);
       Int("amount_minor", total);
-      Str("currency", kCurrencies[o.currency]);
+      Str("currency", kCurrencies[t.currency]);
       Key("items");
       line_.append(text_);
       End();
-      if (o.currency == 0) cs.points += static_cast<int32_t>(total / 100);
+      cs.last_order = {t.ref, t.amount, kPlaced, t.currency, t.channel};
+      if (t.currency == 0) cs.points += static_cast<int32_t>(total / 100);
       return Soon();
     }
-    case 2: {
-      OrderSlot* o = FindOrder(cs, t.ref);
-      if (o == nullptr) return kDone;
-      // In store the goods leave with the customer; online the order management system confirms.
-      o->status = store ? kDelivered : kConfirmed;
-      Begin(EventType::kOrderStatus);
-      CustomerField(c);
-      When(t.at, store ? Channel::kStore : Channel::kOther, store ? "pos" : "oms",
-           store ? Precision::kMicro : Precision::kSecond);
-      BeginData();
-      Ref("order_id", "O-", c, o->no);
-      Str("status", kOrderStatusNames[o->status]);
-      End();
+    case 2:
+      // In store the goods leave with the customer; online the order service confirms.
+      t.status = store ? kDelivered : kConfirmed;
+      OrderStatusEvent(t, t.at, static_cast<OrderStatus>(t.status));
       if (!store) {
-        FollowUp(Scenario::kOrderUpdate, c, t.at + Hours(4, 30), o->no, 0, Channel::kOther);
+        FollowUp(t, Scenario::kOrderUpdate, t.at + Hours(4, 30));
       } else {
         if (rng_.Chance(40)) {  // one item brought back to the store
-          FollowUp(Scenario::kRefund, c, t.at + Hours(24, 10 * 24), o->no, 1, Channel::kStore);
+          Task refund = t;
+          refund.flags = kPartial;
+          FollowUp(refund, Scenario::kRefund, t.at + Hours(24, 10 * 24));
         }
         if (rng_.Chance(150)) {
-          FollowUp(Scenario::kFeedbackSurvey, c, t.at + Hours(2, 48), 0, kPostPurchase,
-                   Channel::kEmail);
+          Task survey = t;
+          survey.aux = kPostPurchase;
+          survey.channel = Channel::kEmail;
+          FollowUp(survey, Scenario::kFeedbackSurvey, t.at + Hours(2, 48));
         }
       }
       return rng_.Chance(200) ? Soon() : kDone;
-    }
     case 3:
       if (cs.points >= 1000 && rng_.Chance(600)) {
         static constexpr int64_t kRedeem[] = {500, 1000, 1000, 2000, 5000};
         const int64_t points = std::min<int64_t>(rng_.Pick(kRedeem), cs.points);
         Begin(EventType::kPointsRedeemed);
-        Customer(c, t.channel, 200);
-        When(t.at, t.channel, "loyalty");
+        Customer(c, t.channel, 300);
+        When(t.at, t.channel, "loyalty-engine");
         BeginData();
         Int("points", points);
         Str("reward", rng_.Pick(kRewards));
         End();
         cs.points -= static_cast<int32_t>(points);
       } else {
-        const uint32_t key = rng_.Chance(500) ? kGiftWrapKey : kDeliveryTimeKey;
+        const uint32_t key = rng_.Chance(500) ? kPrefGiftWrap : kPrefDeliveryTime;
         Begin(EventType::kPreferenceStated);
-        Customer(c, t.channel, 200);
+        Customer(c, t.channel, 300);
         When(t.at, t.channel, store ? "clienteling" : SourceOf(t.channel));
         BeginData();
         Str("key", kPrefKeys[key].key);
@@ -1670,54 +1846,54 @@ int64_t Generator::Purchase(Task& t) {
   return kDone;
 }
 
+void Generator::OrderStatusEvent(const Task& t, int64_t at, OrderStatus status) {
+  static constexpr std::string_view kCarriers[] = {"sf-express", "jd-logistics", "zto-express",
+                                                   "ems", "cainiao"};
+  const bool store = t.channel == Channel::kStore;
+  const bool carrier = status == kShipped || (status == kDelivered && !store);
+  Begin(EventType::kOrderStatus);
+  if (store) {
+    CustomerField(t.who);
+    When(at, Channel::kStore, "pos", Precision::kMicros);
+  } else {
+    Customer(t.who, Channel::kEmail, 300);  // the address the notification went to
+    When(at, Channel::kOther, carrier ? "logistics-tracking" : "order-service");
+  }
+  if (carrier) {
+    line_.append(",\"actor\":");
+    json::AppendString(&line_, kCarriers[(uint64_t{t.who} + t.ref) % std::size(kCarriers)]);
+  }
+  BeginData();
+  Ref("order_id", "O-", t.who, t.ref);
+  Str("status", kOrderStatusNames[status]);
+  End();
+  RecentOrder& last = state_[t.who].last_order;
+  if (last.no == t.ref) last.status = status;
+}
+
 int64_t Generator::Support(Task& t) {
   const uint32_t c = t.who;
-  CustomerState& cs = state_[c];
-  ConversationSlot* cv = t.step == 0 ? nullptr : FindConversation(cs, t.ref);
-  if (t.step > 0 && (cv == nullptr || !cv->open)) return kDone;  // replaced by a newer one
   switch (t.step) {
-    case 0: {
-      ConversationSlot& fresh = NewConversation(cs);
-      fresh.topic = static_cast<uint8_t>(rng_.Below(kNumTopics));
-      fresh.channel = t.channel;
-      t.ref = fresh.no;
-      Begin(EventType::kConversationOpened);
-      Customer(c, t.channel, 250);
-      When(t.at, t.channel, SourceOf(t.channel));
-      if (t.channel == Channel::kChat && rng_.Chance(300)) {
-        line_.append(",\"actor\":\"bot-faq\"");
-      } else if (t.channel != Channel::kChat) {
-        Actor("agent-", 60);
-      }
-      ConversationField(c, fresh.no);
-      BeginData();
-      if (rng_.Chance(850)) {
-        text_.clear();
-        StrAppend(&text_, "New ", ledger::ChannelName(t.channel), " contact about a ",
-                  kTopics[fresh.topic].name, ": ", rng_.Pick(kTopics[fresh.topic].details), ".",
-                  rng_.Pick(kInboundContext));
-        Str("summary", text_);
-      }
-      Str("topic", kTopics[fresh.topic].name);
-      End();
+    case 0:
+      StartConversation(t, static_cast<TopicId>(rng_.Below(kNumTopics)));
+      ConversationOpenedEvent(t, false);
       return Soon();
-    }
     case 1:
-      InboundAsks(t, *cv, t.channel);
+      InboundAsks(t);
       return Soon();
     case 2:
-      OutboundMessage(t, *cv, t.channel);
+      OutboundMessage(t);
       return Soon();
     case 3:
       if (rng_.Chance(350)) {
-        InboundInfo(t, *cv, t.channel);
+        InboundInfo(t);
       } else if (rng_.Chance(250)) {
-        const Fact& fact = rng_.Pick(kFacts);
+        const Fact& fact = rng_.Pick(kFactKeys);
         Begin(EventType::kFactRecorded);
         CustomerField(c);
         When(t.at, t.channel, SourceOf(t.channel));
         Actor("agent-", 60);
-        ConversationField(c, cv->no);
+        ConversationField(c, t.ref);
         BeginData();
         Str("key", fact.key);
         Str("value", fact.values[Trait(c, 0xFAC7) % 4]);
@@ -1726,14 +1902,14 @@ int64_t Generator::Support(Task& t) {
       return Soon();
     case 4:
       if (rng_.Chance(280)) {
-        const uint32_t no = ++cs.next_ref;
+        const uint32_t no = ++state_[c].next_ref;
         const bool has_due = rng_.Chance(800);
         const int64_t due = (t.at + Hours(24, 5 * 24)) / kHour * kHour;  // on the hour
         Begin(EventType::kCommitmentMade);
         CustomerField(c);
         When(t.at, t.channel, SourceOf(t.channel));
         Actor("agent-", 60);
-        ConversationField(c, cv->no);
+        ConversationField(c, t.ref);
         BeginData();
         Str("action", rng_.Pick(kCommitmentActions));
         Ref("commitment_id", "cm-", c, no);
@@ -1741,147 +1917,129 @@ int64_t Generator::Support(Task& t) {
         End();
         if (rng_.Chance(870)) {  // some promises are broken, and stay overdue
           const int64_t when = has_due ? due + Hours(0, 36) - 24 * kHour : t.at + Hours(20, 96);
-          FollowUp(Scenario::kCommitmentDue, c, std::max(when, t.at + kHour), no, 0,
-                   Channel::kOther);
+          Task fulfil = t;
+          fulfil.ref = no;
+          fulfil.channel = rng_.Chance(500) ? Channel::kPhone : Channel::kOther;
+          FollowUp(fulfil, Scenario::kCommitmentDue, std::max(when, t.at + kHour));
         }
       }
       return Soon();
     default:
       if (rng_.Chance(450)) {
-        CloseConversation(t, *cv, t.channel);
+        CloseConversation(t);
       } else {
         // Left open: it continues later on another channel.
-        FollowUp(Scenario::kConversationFollowUp, c, t.at + Hours(2, 72), cv->no, 0,
-                 OtherChannel(cv->channel));
+        Task next = t;
+        next.channel = OtherChannel(t.channel);
+        FollowUp(next, Scenario::kConversationFollowUp, t.at + Hours(2, 72));
       }
       return kDone;
   }
 }
 
 int64_t Generator::ConversationFollowUp(Task& t) {
-  CustomerState& cs = state_[t.who];
-  ConversationSlot* cv = FindConversation(cs, t.ref);
-  if (cv == nullptr || !cv->open) return kDone;
   switch (t.step) {
     case 0:
-      if (cv->asks != 0 || rng_.Chance(400)) {
-        OutboundMessage(t, *cv, t.channel);
+      if (t.asks != 0 || rng_.Chance(400)) {
+        OutboundMessage(t);
       } else {
-        InboundAsks(t, *cv, t.channel);
+        InboundAsks(t);
       }
       return Soon();
-    case 1: {
+    case 1:
       if (rng_.Chance(300)) {
-        InboundInfo(t, *cv, t.channel);
+        InboundInfo(t);
       } else if (rng_.Chance(200)) {
-        InboundAsks(t, *cv, t.channel);
+        InboundAsks(t);
       } else {
         Begin(EventType::kMessage);
-        Customer(t.who, t.channel, 250);
+        Customer(t.who, t.channel, 380);
         When(t.at, t.channel, SourceOf(t.channel));
-        ConversationField(t.who, cv->no);
+        ConversationField(t.who, t.ref);
         BeginData();
         Str("direction", "inbound");
-        Str("summary", rng_.Pick(kInboundFollowUps));
+        text_.clear();
+        StrAppend(&text_, rng_.Pick(kInboundFollowUps), ".");
+        text_.append(rng_.Pick(kInboundContext));
+        AppendOrderMention(t.who);
+        Str("summary", text_);
         End();
       }
       return Soon();
-    }
     default:
-      ++cv->rounds;
-      if (cv->asks != 0 && rng_.Chance(500)) {
-        OutboundMessage(t, *cv, t.channel);
+      if (t.asks != 0 && rng_.Chance(500)) {
+        OutboundMessage(t);
         return Soon();  // answered: the next step decides again
       }
-      if (rng_.Chance(650) || cv->rounds >= 4) {
-        CloseConversation(t, *cv, t.channel);
+      ++t.rounds;
+      if (rng_.Chance(650) || t.rounds >= 4) {
+        CloseConversation(t);
       } else {
-        FollowUp(Scenario::kConversationFollowUp, t.who, t.at + Hours(6, 96), cv->no, 0,
-                 OtherChannel(cv->channel));
+        Task next = t;
+        next.channel = OtherChannel(t.channel);
+        FollowUp(next, Scenario::kConversationFollowUp, t.at + Hours(6, 96));
       }
       return kDone;
   }
 }
 
 int64_t Generator::ConversationReopen(Task& t) {
-  CustomerState& cs = state_[t.who];
-  ConversationSlot* cv = FindConversation(cs, t.ref);
-  if (cv == nullptr || cv->open) return kDone;
   // Any event naming a closed conversation reopens it (§4.3); half the time the channel says so
   // with conversation_opened.
-  cv->open = true;
-  cv->rounds = 0;
+  t.rounds = 0;
   if (rng_.Chance(500)) {
-    Begin(EventType::kConversationOpened);
-    Customer(t.who, t.channel, 250);
-    When(t.at, t.channel, SourceOf(t.channel));
-    ConversationField(t.who, cv->no);
-    BeginData();
-    text_.clear();
-    StrAppend(&text_, "Customer reopened the ", kTopics[cv->topic].name, " conversation");
-    Str("summary", text_);
-    Str("topic", kTopics[cv->topic].name);
-    End();
-    cv->channel = t.channel;
+    ConversationOpenedEvent(t, true);
   } else {
-    InboundAsks(t, *cv, t.channel);
+    InboundAsks(t);
   }
-  FollowUp(Scenario::kConversationFollowUp, t.who, t.at + Hours(1, 48), cv->no, 0,
-           OtherChannel(cv->channel));
+  Task next = t;
+  next.channel = OtherChannel(t.channel);
+  FollowUp(next, Scenario::kConversationFollowUp, t.at + Hours(1, 48));
   return kDone;
 }
 
 int64_t Generator::Complaint(Task& t) {
   const uint32_t c = t.who;
-  CustomerState& cs = state_[c];
   switch (t.step) {
     case 0:
       t.aux = rng_.Below(static_cast<uint32_t>(std::size(kComplaintCategories)));
       if (t.channel != Channel::kStore && t.channel != Channel::kMail && rng_.Chance(500)) {
-        ConversationSlot& cv = NewConversation(cs);
-        cv.topic = kComplaintCategories[t.aux].topic;
-        cv.channel = t.channel;
-        t.ref = cv.no;
-        Begin(EventType::kConversationOpened);
-        Customer(c, t.channel, 250);
-        When(t.at, t.channel, SourceOf(t.channel));
-        ConversationField(c, cv.no);
-        BeginData();
-        Str("topic", kTopics[cv.topic].name);
-        End();
+        StartConversation(t, kComplaintCategories[t.aux].topic);
+        ConversationOpenedEvent(t, false);
       }
       return Soon();
     case 1: {
       const ComplaintCategory& cat = kComplaintCategories[t.aux];
-      const uint32_t case_no = ++cs.next_ref;
-      ConversationSlot* cv = t.ref != 0 ? FindConversation(cs, t.ref) : nullptr;
+      const uint32_t case_no = ++state_[c].next_ref;
       Begin(EventType::kComplaintOpened);
-      Customer(c, t.channel, 200);
-      When(t.at, t.channel, t.channel == Channel::kStore ? "store-crm" : SourceOf(t.channel));
+      Customer(c, t.channel, 300);
+      When(t.at, t.channel, SourceOf(t.channel));
       if (t.channel != Channel::kMail) Actor("agent-", 60);
-      if (cv != nullptr) ConversationField(c, cv->no);
+      if (t.ref != 0) ConversationField(c, t.ref);
       BeginData();
       Ref("case_id", "CASE-", c, case_no);
       Str("category", cat.name);
       Str("severity", rng_.Pick(kSeverities));
       if (rng_.Chance(850)) {
         text_.clear();
-        StrAppend(&text_, rng_.Pick(cat.summaries), rng_.Pick(kComplaintWants), ".");
+        StrAppend(&text_, rng_.Pick(cat.summaries));
+        StrAppend(&text_, rng_.Pick(kComplaintWants), ".");
         Str("summary", text_);
       }
       End();
       if (rng_.Chance(900)) {  // the rest stay open
-        FollowUp(Scenario::kCaseResolution, c, t.at + Hours(3, 10 * 24), case_no, t.aux,
-                 rng_.Chance(500) ? Channel::kPhone : Channel::kEmail);
+        Task resolution = t;
+        resolution.ref = case_no;
+        resolution.channel = rng_.Chance(500) ? Channel::kPhone : Channel::kEmail;
+        FollowUp(resolution, Scenario::kCaseResolution, t.at + Hours(3, 10 * 24));
       }
-      return cv != nullptr ? Soon() : kDone;
+      return t.ref != 0 ? Soon() : kDone;
     }
     default: {
-      ConversationSlot* cv = FindConversation(cs, t.ref);
-      if (cv == nullptr || !cv->open) return kDone;
-      OutboundMessage(t, *cv, t.channel);
-      FollowUp(Scenario::kConversationFollowUp, c, t.at + Hours(2, 48), cv->no, 0,
-               OtherChannel(cv->channel));
+      OutboundMessage(t);
+      Task next = t;
+      next.channel = OtherChannel(t.channel);
+      FollowUp(next, Scenario::kConversationFollowUp, t.at + Hours(2, 48));
       return kDone;
     }
   }
@@ -1911,8 +2069,10 @@ int64_t Generator::CaseResolution(Task& t) {
       static constexpr int64_t kGoodwill[] = {200, 500, 500, 1000, 2000};
       PointsAdjustedEvent(t, rng_.Pick(kGoodwill), text_);
       if (rng_.Chance(300)) {
-        FollowUp(Scenario::kFeedbackSurvey, t.who, t.at + Hours(2, 48), 0, kSupportCsat,
-                 Channel::kEmail);
+        Task survey = t;
+        survey.aux = kSupportCsat;
+        survey.channel = Channel::kEmail;
+        FollowUp(survey, Scenario::kFeedbackSurvey, t.at + Hours(2, 48));
       }
       return kDone;
     }
@@ -1922,8 +2082,7 @@ int64_t Generator::CaseResolution(Task& t) {
 int64_t Generator::CommitmentDue(Task& t) {
   Begin(EventType::kCommitmentFulfilled);
   CustomerField(t.who);
-  When(t.at, rng_.Chance(500) ? Channel::kPhone : Channel::kOther,
-       rng_.Chance(500) ? "crm" : "callcenter");
+  When(t.at, t.channel, t.channel == Channel::kPhone ? "callcenter" : "crm-console");
   Actor("agent-", 60);
   BeginData();
   Ref("commitment_id", "cm-", t.who, t.ref);
@@ -1932,79 +2091,77 @@ int64_t Generator::CommitmentDue(Task& t) {
 }
 
 int64_t Generator::OrderUpdate(Task& t) {
-  const uint32_t c = t.who;
-  CustomerState& cs = state_[c];
-  OrderSlot* o = FindOrder(cs, t.ref);
-  if (o == nullptr) return kDone;
-  uint8_t next;
-  switch (o->status) {
+  OrderStatus next;
+  switch (t.status) {
     case kPlaced:
     case kConfirmed:
       next = rng_.Chance(60) ? kCancelled : kShipped;
       break;
-    case kShipped: next = kDelivered; break;
+    case kShipped:
+      next = kDelivered;
+      break;
     case kDelivered:
-      if (t.aux != 1) return kDone;
+      if (!(t.flags & kReturnComing)) return kDone;
       next = kReturned;
       break;
-    default: return kDone;
+    default:
+      return kDone;
   }
-  o->status = next;
-  Begin(EventType::kOrderStatus);
-  CustomerField(c);
-  When(t.at, Channel::kOther, next == kShipped || next == kDelivered ? "logistics" : "oms");
-  BeginData();
-  Ref("order_id", "O-", c, o->no);
-  Str("status", kOrderStatusNames[next]);
-  End();
+  t.status = next;
+  OrderStatusEvent(t, t.at, next);
   switch (next) {
     case kShipped:
-      FollowUp(Scenario::kOrderUpdate, c, t.at + Hours(18, 96), o->no, 0, Channel::kOther);
+      FollowUp(t, Scenario::kOrderUpdate, t.at + Hours(18, 96));
       break;
     case kDelivered:
+      // Either sent back, or part of it refunded, or kept; never both, so that refunds of an
+      // order never exceed its amount.
       if (rng_.Chance(45)) {
-        FollowUp(Scenario::kOrderUpdate, c, t.at + Hours(3 * 24, 14 * 24), o->no, 1,
-                 Channel::kOther);
+        Task ret = t;
+        ret.flags = kReturnComing;
+        FollowUp(ret, Scenario::kOrderUpdate, t.at + Hours(3 * 24, 14 * 24));
       } else if (rng_.Chance(65)) {
-        FollowUp(Scenario::kRefund, c, t.at + Hours(2 * 24, 20 * 24), o->no, 1, o->channel);
+        Task refund = t;
+        refund.flags = kPartial;
+        FollowUp(refund, Scenario::kRefund, t.at + Hours(2 * 24, 20 * 24));
       }
       if (rng_.Chance(250)) {
-        FollowUp(Scenario::kFeedbackSurvey, c, t.at + Hours(12, 72), 0, kPostPurchase,
-                 rng_.Chance(500) ? Channel::kEmail : Channel::kApp);
+        Task survey = t;
+        survey.aux = kPostPurchase;
+        survey.channel = rng_.Chance(500) ? Channel::kEmail : Channel::kApp;
+        FollowUp(survey, Scenario::kFeedbackSurvey, t.at + Hours(12, 72));
       }
       break;
     case kCancelled:
-    case kReturned:
-      FollowUp(Scenario::kRefund, c, t.at + Hours(1, 48), o->no, 0, o->channel);
+    case kReturned: {
+      Task refund = t;
+      refund.flags = 0;
+      FollowUp(refund, Scenario::kRefund, t.at + Hours(1, 48));
       break;
-    default: break;
+    }
+    default:
+      break;
   }
   return kDone;
 }
 
 int64_t Generator::Refund(Task& t) {
-  OrderSlot* o = FindOrder(state_[t.who], t.ref);
-  if (o == nullptr) return kDone;
-  const int64_t remaining = int64_t{o->amount} - o->refunded;
-  if (remaining <= 0) return kDone;
-  // Full (aux 0) after a cancellation or return; partial (aux 1): one item, or a price adjustment.
-  int64_t amount = remaining;
-  if (t.aux == 1) {
-    amount = rng_.Chance(600) && o->smallest_line < o->amount
-                 ? o->smallest_line
-                 : std::max<int64_t>(1, o->amount * (5 + rng_.Below(26)) / 100);
-    amount = std::min(amount, remaining);
+  // All of it after a cancellation or return; part of it: one item, or a price adjustment.
+  int64_t amount = t.amount;
+  if (t.flags & kPartial) {
+    amount = rng_.Chance(600) && t.aux < static_cast<uint32_t>(t.amount)
+                 ? int64_t{t.aux}
+                 : std::max<int64_t>(1, int64_t{t.amount} * (5 + rng_.Below(26)) / 100);
   }
-  o->refunded += static_cast<int32_t>(amount);
   Begin(EventType::kRefund);
   CustomerField(t.who);
-  When(t.at, o->channel, "payments");
+  When(t.at, t.channel, "payment-gateway");
   BeginData();
-  Ref("order_id", "O-", t.who, o->no);
+  Ref("order_id", "O-", t.who, t.ref);
   Int("amount_minor", amount);
-  Str("currency", kCurrencies[o->currency]);
+  Str("currency", kCurrencies[t.currency]);
   End();
-  if (o->currency == 0) {
+  if (t.currency == 0) {
     int32_t& points = state_[t.who].points;
     points = static_cast<int32_t>(std::max<int64_t>(0, points - amount / 100));
   }
@@ -2037,7 +2194,7 @@ int64_t Generator::Preferences(Task& t) {
   }
   const uint32_t key = rng_.Below(kNumPrefKeys);
   Begin(EventType::kPreferenceStated);
-  Customer(c, t.channel, 200);
+  Customer(c, t.channel, 300);
   When(t.at, t.channel, t.channel == Channel::kStore ? "clienteling" : SourceOf(t.channel));
   if (t.channel == Channel::kStore || t.channel == Channel::kPhone) Actor("assoc-", 80);
   BeginData();
@@ -2050,7 +2207,7 @@ int64_t Generator::Preferences(Task& t) {
 
 int64_t Generator::Facts(Task& t) {
   const uint32_t c = t.who;
-  const Fact& fact = rng_.Pick(kFacts);
+  const Fact& fact = rng_.Pick(kFactKeys);
   Begin(EventType::kFactRecorded);
   Customer(c, t.channel, 150);
   When(t.at, t.channel, t.channel == Channel::kStore ? "clienteling" : SourceOf(t.channel));
@@ -2069,8 +2226,9 @@ int64_t Generator::Facts(Task& t) {
 
 int64_t Generator::Survey(Task& t) {
   const bool nps = rng_.Chance(600);
-  SurveyEvent(t, nps ? "relationship_nps" : "store_visit_csat", !nps || rng_.Chance(300), nps,
-              rng_.Chance(500) ? Channel::kEmail : t.channel);
+  const bool csat = !nps || rng_.Chance(300);
+  const Channel channel = rng_.Chance(500) ? Channel::kEmail : t.channel;
+  SurveyEvent(t, nps ? "relationship_nps" : "store_visit_csat", csat, nps, channel);
   return kDone;
 }
 
@@ -2080,29 +2238,30 @@ int64_t Generator::Loyalty(Task& t) {
   const uint32_t r = rng_.Below(100);
   if (r < 45 || (r < 80 && cs.points < 500)) {
     if (rng_.Chance(250) && cs.points > 0) {
-      PointsAdjustedEvent(t, -rng_.Range(50, std::min<int64_t>(2000, cs.points + 50)),
-                          rng_.Pick(kNegativePointReasons));
+      const int64_t points = -rng_.Range(50, std::min<int64_t>(2000, cs.points + 50));
+      PointsAdjustedEvent(t, points, rng_.Pick(kNegativePointReasons));
     } else {
       static constexpr int64_t kBonus[] = {100, 200, 500, 500, 1000, 2000};
-      PointsAdjustedEvent(t, rng_.Pick(kBonus), rng_.Pick(kPositivePointReasons));
+      const int64_t points = rng_.Pick(kBonus);
+      PointsAdjustedEvent(t, points, rng_.Pick(kPositivePointReasons));
     }
   } else if (r < 80) {
     static constexpr int64_t kRedeem[] = {500, 1000, 1000, 2000, 5000};
     const int64_t points = std::min<int64_t>(rng_.Pick(kRedeem), cs.points);
     Begin(EventType::kPointsRedeemed);
-    Customer(c, t.channel, 200);
-    When(t.at, t.channel, "loyalty");
+    Customer(c, t.channel, 300);
+    When(t.at, t.channel, "loyalty-engine");
     BeginData();
     Int("points", points);
     Str("reward", rng_.Pick(kRewards));
     End();
     cs.points -= static_cast<int32_t>(points);
   } else {
-    static constexpr std::string_view kOverrideTiers[] = {"silver", "silver", "gold", "gold",
+    static constexpr std::string_view kOverrideTiers[] = {"silver", "silver",   "gold",  "gold",
                                                           "gold",   "platinum", "member"};
     Begin(EventType::kTierOverride);
     CustomerField(c);
-    When(t.at, Channel::kOther, "crm");
+    When(t.at, Channel::kOther, "crm-console");
     Actor("mgr-", 12);
     BeginData();
     Str("tier", rng_.Pick(kOverrideTiers));
@@ -2114,7 +2273,7 @@ int64_t Generator::Loyalty(Task& t) {
 
 int64_t Generator::Consent(Task& t) {
   Begin(EventType::kConsentChanged);
-  Customer(t.who, t.channel, 200);
+  Customer(t.who, t.channel, 300);
   When(t.at, t.channel, "preference-center");
   BeginData();
   if (rng_.Chance(500)) Str("channel", ledger::ChannelName(rng_.Pick(kConsentChannels)));
@@ -2136,10 +2295,10 @@ int64_t Generator::Tags(Task& t) {
   }
   Begin(remove ? EventType::kTagRemoved : EventType::kTagAssigned);
   CustomerField(t.who);
-  When(t.at, Channel::kOther, "crm");
+  When(t.at, Channel::kOther, "crm-console");
   Actor("agent-", 60);
   BeginData();
-  Str("tag", kTags[tag]);
+  Str("tag", kTagNames[tag]);
   End();
   return kDone;
 }
@@ -2151,7 +2310,7 @@ int64_t Generator::Inquiry(Task& t) {
     // Caller ID only: resolves to the customer once the number has been seen with their id.
     IdentityField(IdentityKind::kPhone, t.who, false);
   } else {
-    Customer(t.who, t.channel, 200);
+    Customer(t.who, t.channel, 300);
   }
   When(t.at, t.channel, SourceOf(t.channel));
   if (t.channel == Channel::kPhone || t.channel == Channel::kChat) Actor("agent-", 60);
@@ -2159,7 +2318,8 @@ int64_t Generator::Inquiry(Task& t) {
   BeginData();
   if (rng_.Chance(850)) {
     text_.clear();
-    StrAppend(&text_, rng_.Pick(s.summaries), ".", rng_.Pick(kInboundContext));
+    StrAppend(&text_, rng_.Pick(s.summaries), ".");
+    text_.append(rng_.Pick(kInboundContext));
     Str("summary", text_);
   }
   Str("topic", s.topic);
@@ -2170,7 +2330,7 @@ int64_t Generator::Inquiry(Task& t) {
 int64_t Generator::Suggestion(Task& t) {
   const Subject& s = rng_.Pick(kSuggestions);
   Begin(EventType::kSuggestion);
-  Customer(t.who, t.channel, 200);
+  Customer(t.who, t.channel, 300);
   When(t.at, t.channel, t.channel == Channel::kApp ? "app" : SourceOf(t.channel));
   BeginData();
   Str("summary", rng_.Pick(s.summaries));
@@ -2200,7 +2360,7 @@ int64_t Generator::IdentityUpdate(Task& t) {
   }
   Begin(EventType::kIdentityLinked);
   CustomerField(t.who);
-  When(t.at, t.channel, kind == IdentityKind::kLoyaltyCard ? "loyalty" : "identity-service");
+  When(t.at, t.channel, kind == IdentityKind::kLoyaltyCard ? "loyalty-engine" : "identity-service");
   BeginData();
   Key("identity");
   AppendIdentity(kind, t.who, false);

@@ -10,9 +10,9 @@
 namespace rapport::tools {
 
 struct GenOptions {
-  // Named customers C-000001 … C-<customers>. The generator keeps about 120 bytes of state per
-  // customer (plus 8 for the Zipf table), so this is bounded by memory; at most 2^32 - 1. With 0,
-  // only anonymous visitors (identity-only events) are generated.
+  // Named customers C-000001 … C-<customers> (more digits past 999,999). The generator keeps
+  // about 36 bytes per customer; at most 2^32 - 1 are used. With 0, only anonymous visitors
+  // (identity-only events) are generated.
   uint64_t customers = 1000;
   // The exact number of events (lines) produced.
   uint64_t events = 10000;
@@ -24,8 +24,7 @@ struct GenOptions {
 // JSON object (no trailing newline) that ParseEventJson accepts with default CodecOptions. The
 // view is valid only during the call. Output is in event-time order except for about 1% of
 // events that arrive some hours late. Single-threaded; independent calls may run concurrently.
-void GenerateWorkload(const GenOptions& options,
-                      const std::function<void(std::string_view)>& sink);
+void GenerateWorkload(const GenOptions& options, const std::function<void(std::string_view)>& sink);
 
 }  // namespace rapport::tools
 
