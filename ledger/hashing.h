@@ -12,6 +12,19 @@ namespace rapport::ledger {
 using Digest = std::array<uint8_t, 32>;
 inline constexpr Digest kZeroDigest{};
 
+// An incremental SHA-256 whose state can be copied: the append path hashes the start of a record
+// on the caller's thread and finishes it on the commit thread.
+class Sha256Hasher {
+ public:
+  Sha256Hasher();
+  void Update(std::string_view data);
+  // The digest of everything given so far; the hasher is unchanged and may be updated further.
+  Digest Finish() const;
+
+ private:
+  alignas(8) unsigned char ctx_[112];  // OpenSSL's SHA256_CTX
+};
+
 Digest Sha256(std::string_view data);
 // SHA-256 of the concatenation of `parts`, without concatenating them.
 Digest Sha256Parts(std::initializer_list<std::string_view> parts);

@@ -76,6 +76,12 @@ PreparedEvent PrepareEvent(Event event) {
   }
   Digest d = Sha256Parts({p.canonical.head, customer_member, p.canonical.tail});
   p.content_digest.assign(reinterpret_cast<const char*>(d.data()), 16);
+  if (!event.customer_id.empty()) {
+    p.record_prefix.reserve(p.canonical.head.size() + p.canonical.tail.size() + 2 * customer_member.size() + 64);
+    AppendCanonicalRecordPrefix(&p.record_prefix, event.customer_id, p.canonical.head,
+                                p.canonical.tail);
+    p.record_prefix_hash.Update(p.record_prefix);
+  }
   if (event.identity) p.identity_key = IdentityKey(*event.identity);
   if (event.type == EventType::kIdentityLinked) {
     p.linked_identity_key = IdentityKey(event.data.identity);
@@ -228,12 +234,17 @@ void Ledger::Impl::SequencerLoop() {
     }
     auto g = std::make_unique<Group>();
     auto t0 = std::chrono::steady_clock::now();
+    timespec cpu0, cpu1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     BuildGroup(g.get(), std::move(take));
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - t0)
                       .count();
     absl::MutexLock lock(&mu);
     stats.sequence_micros += static_cast<uint64_t>(micros);
+    stats.sequence_cpu_micros += static_cast<uint64_t>((cpu1.tv_sec - cpu0.tv_sec) * 1000000 +
+                                                       (cpu1.tv_nsec - cpu0.tv_nsec) / 1000);
     to_write.push_back(std::move(g));
   }
 }
@@ -434,10 +445,21 @@ absl::Status Ledger::Impl::ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo,
   Seq seq(head.seq.value() + 1);
 
   StoredRecord rec;
-  rec.canonical.reserve(pe.canonical.head.size() + pe.canonical.tail.size() + 200);
-  AppendCanonicalRecord(&rec.canonical, customer_id, pe.canonical.head, pe.canonical.tail,
-                        ev.event_id, PartitionId(p), position, recorded_at, seq);
-  Digest digest = Sha256(rec.canonical);
+  Digest digest;
+  if (!pe.record_prefix.empty()) {
+    rec.canonical = std::move(pe.record_prefix);
+    size_t suffix_start = rec.canonical.size();
+    AppendCanonicalRecordSuffix(&rec.canonical, ev.event_id, PartitionId(p), position, recorded_at,
+                                seq);
+    Sha256Hasher hasher = pe.record_prefix_hash;
+    hasher.Update(std::string_view(rec.canonical).substr(suffix_start));
+    digest = hasher.Finish();
+  } else {
+    rec.canonical.reserve(pe.canonical.head.size() + pe.canonical.tail.size() + 200);
+    AppendCanonicalRecord(&rec.canonical, customer_id, pe.canonical.head, pe.canonical.tail,
+                          ev.event_id, PartitionId(p), position, recorded_at, seq);
+    digest = Sha256(rec.canonical);
+  }
   rec.partition = PartitionId(p);
   rec.position = position;
   rec.customer_id = customer_id;
@@ -494,6 +516,8 @@ void Ledger::Impl::WriterLoop() {
     }
     absl::Status status = failed_before;
     auto t0 = std::chrono::steady_clock::now();
+    timespec cpu0, cpu1;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     if (status.ok() && g->batch.Count() > 0) {
       rocksdb::Status s = owner->db_->Write(wo, &g->batch);
       if (!s.ok()) status = ToStatus(s, "ledger write");
@@ -501,9 +525,12 @@ void Ledger::Impl::WriterLoop() {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
                       std::chrono::steady_clock::now() - t0)
                       .count();
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
     {
       absl::MutexLock lock(&mu);
       stats.write_micros += static_cast<uint64_t>(micros);
+      stats.write_cpu_micros += static_cast<uint64_t>((cpu1.tv_sec - cpu0.tv_sec) * 1000000 +
+                                                      (cpu1.tv_nsec - cpu0.tv_nsec) / 1000);
       if (!status.ok() && failed.ok()) failed = status;
       durable_group = g->id;
       if (status.ok()) {

@@ -72,6 +72,11 @@ struct PreparedEvent {
   // IdentityKey of `event.identity` and of `data.identity` (identity_linked), or empty.
   std::string identity_key;
   std::string linked_identity_key;
+  // When the producer gave customer_id, the record's customer is known before sequencing: the
+  // record's canonical bytes up to the end of the event, and the SHA-256 state over them, so
+  // that the commit thread only hashes the few bytes that sequencing adds.
+  std::string record_prefix;
+  Sha256Hasher record_prefix_hash;
 };
 PreparedEvent PrepareEvent(Event event);
 absl::StatusOr<PreparedEvent> ParseAndPrepare(std::string_view json, const CodecOptions& options);
@@ -101,6 +106,9 @@ struct LedgerStats {
   // Time spent sequencing groups (commit thread) and writing them (writer thread, incl. fsync).
   uint64_t sequence_micros = 0;
   uint64_t write_micros = 0;
+  // The CPU time of the same (the rest of the wall time is fsync, or waiting for a core).
+  uint64_t sequence_cpu_micros = 0;
+  uint64_t write_cpu_micros = 0;
 };
 
 // Thread-safe. Appends from any number of threads are sequenced by one commit thread and made

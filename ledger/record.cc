@@ -155,10 +155,8 @@ absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes) {
   return r;
 }
 
-void AppendCanonicalRecord(std::string* out, std::string_view customer_id,
-                           std::string_view event_head, std::string_view event_tail,
-                           std::string_view event_id, PartitionId partition, Position position,
-                           Timestamp recorded_at, Seq seq) {
+void AppendCanonicalRecordPrefix(std::string* out, std::string_view customer_id,
+                                 std::string_view event_head, std::string_view event_tail) {
   out->append("{\"customer_id\":");
   size_t id_start = out->size();
   json::AppendString(out, customer_id);
@@ -169,6 +167,11 @@ void AppendCanonicalRecord(std::string* out, std::string_view customer_id,
   out->append(*out, id_start, id_end - id_start);
   out->push_back(',');
   out->append(event_tail);
+}
+
+void AppendCanonicalRecordSuffix(std::string* out, std::string_view event_id,
+                                 PartitionId partition, Position position, Timestamp recorded_at,
+                                 Seq seq) {
   out->append(",\"event_id\":");
   json::AppendString(out, event_id);
   out->append(",\"partition\":");
@@ -180,6 +183,14 @@ void AppendCanonicalRecord(std::string* out, std::string_view customer_id,
   out->append("\",\"seq\":");
   json::AppendUint(out, seq.value());
   out->push_back('}');
+}
+
+void AppendCanonicalRecord(std::string* out, std::string_view customer_id,
+                           std::string_view event_head, std::string_view event_tail,
+                           std::string_view event_id, PartitionId partition, Position position,
+                           Timestamp recorded_at, Seq seq) {
+  AppendCanonicalRecordPrefix(out, customer_id, event_head, event_tail);
+  AppendCanonicalRecordSuffix(out, event_id, partition, position, recorded_at, seq);
 }
 
 absl::StatusOr<CanonicalEnvelope> ParseCanonical(std::string_view c) {

@@ -85,6 +85,14 @@ struct CanonicalEnvelope {
 // Parses the canonical bytes written by AppendCanonicalRecord; DataLoss when malformed.
 absl::StatusOr<CanonicalEnvelope> ParseCanonical(std::string_view canonical);
 
+// The canonical bytes in two parts: everything up to the end of the event (known once the
+// customer is), and the members that sequencing assigns.
+void AppendCanonicalRecordPrefix(std::string* out, std::string_view customer_id,
+                                 std::string_view event_head, std::string_view event_tail);
+void AppendCanonicalRecordSuffix(std::string* out, std::string_view event_id,
+                                 PartitionId partition, Position position, Timestamp recorded_at,
+                                 Seq seq);
+
 // Appends the CONTRACT §7 canonical bytes: JCS of {customer_id, event, event_id, partition,
 // position, recorded_at, seq} where the event is `head + "customer_id":<id>, + tail`.
 void AppendCanonicalRecord(std::string* out, std::string_view customer_id,

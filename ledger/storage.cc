@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "ledger/record.h"
@@ -40,6 +41,20 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& ca
                              rocksdb::kZSTD};
   return o;
 }
+
+// The customer id part of a customers key (up to and including the 0x00 separator): inserts for
+// one customer then start from where that customer's previous insert went.
+class CustomerPrefix : public rocksdb::SliceTransform {
+ public:
+  const char* Name() const override { return "rapport.CustomerPrefix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    const char* sep = static_cast<const char*>(std::memchr(key.data(), '\0', key.size()));
+    return rocksdb::Slice(key.data(), static_cast<size_t>(sep - key.data()) + 1);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override {
+    return std::memchr(key.data(), '\0', key.size()) != nullptr;
+  }
+};
 
 }  // namespace
 
@@ -95,15 +110,16 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, CfOptions(cache, true, 4 << 20));
-  cfs.emplace_back(kCustomersCf, CfOptions(cache, true, 32 << 20));
+  auto customers = CfOptions(cache, true, 32 << 20);
+  customers.memtable_insert_with_hint_prefix_extractor = std::make_shared<CustomerPrefix>();
+  cfs.emplace_back(kCustomersCf, customers);
   auto event_ids = CfOptions(cache, true, 32 << 20);
   // Only point lookups ever read event_ids, so its memtable can be a hash of small skiplists
   // (O(1) inserts of random keys instead of a walk down one big skiplist), with the whole key as
   // the hashed prefix. Most lookups of a new event_id miss; a memtable bloom filter makes the
   // miss cheap.
-  event_ids.prefix_extractor.reset(rocksdb::NewNoopTransform());
-  event_ids.memtable_factory.reset(rocksdb::NewHashSkipListRepFactory(1 << 20));
   event_ids.memtable_prefix_bloom_size_ratio = 0.05;
+  event_ids.memtable_whole_key_filtering = true;
   cfs.emplace_back(kEventIdsCf, event_ids);
   cfs.emplace_back(kIdentitiesCf, CfOptions(cache, true, 16 << 20));
   cfs.emplace_back(kHeadsCf, CfOptions(cache, true, 4 << 20));

@@ -180,6 +180,8 @@ int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench) {
                stats.groups ? static_cast<double>(stats.events_appended) / stats.groups : 0);
   AppendNumber(&out, "sequence_seconds", stats.sequence_micros / 1e6);
   AppendNumber(&out, "write_seconds", stats.write_micros / 1e6);
+  AppendNumber(&out, "sequence_cpu_seconds", stats.sequence_cpu_micros / 1e6);
+  AppendNumber(&out, "write_cpu_seconds", stats.write_cpu_micros / 1e6);
   AppendNumber(&out, "mean_record_bytes", MeanRecordBytes(*ledger));
   out.append("}\n");
   std::fwrite(out.data(), 1, out.size(), stdout);
