@@ -30,7 +30,7 @@ struct BenchFlags {
   uint64_t events = 1'000'000;
   uint64_t customers = 100'000;
   uint64_t batch = 512;
-  int threads = 4;
+  int threads = 3;
   uint64_t seed = 1;
 };
 int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench);
