@@ -6,11 +6,11 @@
 #include <limits>
 #include <vector>
 
-#include "ledger/strings.h"
 #include "ledger/errors.h"
 #include "ledger/identity.h"
 #include "ledger/json.h"
 #include "ledger/status_macros.h"
+#include "ledger/strings.h"
 
 namespace rapport::ledger {
 namespace {
@@ -40,7 +40,7 @@ struct Rule {
   // The allowed values (kEnum). Not an initializer_list, whose backing array would die with the
   // temporary Rule that RuleOf copies from and leave the stored copy dangling.
   std::vector<std::string_view> values = {};
-  int64_t min = std::numeric_limits<int64_t>::min();    // kInt
+  int64_t min = std::numeric_limits<int64_t>::min();  // kInt
   int64_t max = std::numeric_limits<int64_t>::max();
   bool nonzero = false;
 };
@@ -70,8 +70,8 @@ const Rule& RuleOf(DataField f) {
     set(F::kLocation, {Kind::kStr256});
     set(F::kNps, {Kind::kInt, {}, 0, 10});
     set(F::kOrderId, {Kind::kStr256});
-    set(F::kOrderStatus, {Kind::kEnum,
-                          {"placed", "confirmed", "shipped", "delivered", "cancelled", "returned"}});
+    set(F::kOrderStatus,
+        {Kind::kEnum, {"placed", "confirmed", "shipped", "delivered", "cancelled", "returned"}});
     set(F::kOutcome, {Kind::kEnum, {"resolved", "unresolved", "abandoned"}});
     set(F::kPointsDelta, {Kind::kInt, {}, std::numeric_limits<int64_t>::min(), kMax, true});
     set(F::kPointsRedeemed, {Kind::kInt, {}, 1, kMax});
@@ -118,32 +118,57 @@ bool IsCurrency(std::string_view c) {
 
 std::string* StringMember(EventData* d, DataField f) {
   switch (f) {
-    case F::kAction: return &d->action;
-    case F::kCaseId: return &d->case_id;
-    case F::kCategory: return &d->category;
-    case F::kConsentChannel: return &d->channel;
-    case F::kComment: return &d->comment;
-    case F::kCommitmentId: return &d->commitment_id;
+    case F::kAction:
+      return &d->action;
+    case F::kCaseId:
+      return &d->case_id;
+    case F::kCategory:
+      return &d->category;
+    case F::kConsentChannel:
+      return &d->channel;
+    case F::kComment:
+      return &d->comment;
+    case F::kCommitmentId:
+      return &d->commitment_id;
     case F::kConsentStatus:
-    case F::kOrderStatus: return &d->status;
-    case F::kCurrency: return &d->currency;
-    case F::kDirection: return &d->direction;
-    case F::kKey: return &d->key;
-    case F::kLocation: return &d->location;
-    case F::kOrderId: return &d->order_id;
-    case F::kOutcome: return &d->outcome;
-    case F::kPurpose: return &d->purpose;
-    case F::kReason: return &d->reason;
-    case F::kResolution: return &d->resolution;
-    case F::kReward: return &d->reward;
-    case F::kSeverity: return &d->severity;
-    case F::kSummary: return &d->summary;
-    case F::kSurvey: return &d->survey;
-    case F::kTag: return &d->tag;
-    case F::kTier: return &d->tier;
-    case F::kTopic: return &d->topic;
-    case F::kValue: return &d->value;
-    default: return nullptr;
+    case F::kOrderStatus:
+      return &d->status;
+    case F::kCurrency:
+      return &d->currency;
+    case F::kDirection:
+      return &d->direction;
+    case F::kKey:
+      return &d->key;
+    case F::kLocation:
+      return &d->location;
+    case F::kOrderId:
+      return &d->order_id;
+    case F::kOutcome:
+      return &d->outcome;
+    case F::kPurpose:
+      return &d->purpose;
+    case F::kReason:
+      return &d->reason;
+    case F::kResolution:
+      return &d->resolution;
+    case F::kReward:
+      return &d->reward;
+    case F::kSeverity:
+      return &d->severity;
+    case F::kSummary:
+      return &d->summary;
+    case F::kSurvey:
+      return &d->survey;
+    case F::kTag:
+      return &d->tag;
+    case F::kTier:
+      return &d->tier;
+    case F::kTopic:
+      return &d->topic;
+    case F::kValue:
+      return &d->value;
+    default:
+      return nullptr;
   }
 }
 const std::string* StringMember(const EventData& d, DataField f) {
@@ -152,12 +177,17 @@ const std::string* StringMember(const EventData& d, DataField f) {
 
 int64_t* IntMember(EventData* d, DataField f) {
   switch (f) {
-    case F::kAmountMinor: return &d->amount_minor;
-    case F::kCsat: return &d->csat;
-    case F::kNps: return &d->nps;
+    case F::kAmountMinor:
+      return &d->amount_minor;
+    case F::kCsat:
+      return &d->csat;
+    case F::kNps:
+      return &d->nps;
     case F::kPointsDelta:
-    case F::kPointsRedeemed: return &d->points;
-    default: return nullptr;
+    case F::kPointsRedeemed:
+      return &d->points;
+    default:
+      return nullptr;
   }
 }
 
@@ -274,11 +304,16 @@ enum TopField : uint32_t {
 
 uint32_t TopFieldOf(std::string_view key) {
   static constexpr std::pair<std::string_view, uint32_t> kFields[] = {
-      {"event_id", kTopEventId},       {"type", kTopType},
-      {"customer_id", kTopCustomerId}, {"identity", kTopIdentity},
-      {"occurred_at", kTopOccurredAt}, {"channel", kTopChannel},
-      {"source", kTopSource},          {"actor", kTopActor},
-      {"conversation_id", kTopConversationId}, {"expected_version", kTopExpectedVersion},
+      {"event_id", kTopEventId},
+      {"type", kTopType},
+      {"customer_id", kTopCustomerId},
+      {"identity", kTopIdentity},
+      {"occurred_at", kTopOccurredAt},
+      {"channel", kTopChannel},
+      {"source", kTopSource},
+      {"actor", kTopActor},
+      {"conversation_id", kTopConversationId},
+      {"expected_version", kTopExpectedVersion},
       {"data", kTopData}};
   for (const auto& [name, bit] : kFields) {
     if (name == key) return bit;
@@ -307,7 +342,9 @@ absl::Status Parser::Parse(Event* ev) {
     if (seen & bit) return InvalidField(key, "duplicate field");
     seen |= bit;
     switch (bit) {
-      case kTopEventId: RETURN_IF_ERROR(String(key, &ev->event_id)); break;
+      case kTopEventId:
+        RETURN_IF_ERROR(String(key, &ev->event_id));
+        break;
       case kTopType: {
         std::string name;
         RETURN_IF_ERROR(String(key, &name));
@@ -320,8 +357,12 @@ absl::Status Parser::Parse(Event* ev) {
         RETURN_IF_ERROR(String(key, &ev->customer_id));
         RETURN_IF_ERROR(CheckAsciiId(key, ev->customer_id));
         break;
-      case kTopIdentity: RETURN_IF_ERROR(ParseIdentity(key, &ev->identity.emplace())); break;
-      case kTopOccurredAt: RETURN_IF_ERROR(Time(key, &ev->occurred_at)); break;
+      case kTopIdentity:
+        RETURN_IF_ERROR(ParseIdentity(key, &ev->identity.emplace()));
+        break;
+      case kTopOccurredAt:
+        RETURN_IF_ERROR(Time(key, &ev->occurred_at));
+        break;
       case kTopChannel: {
         std::string name;
         RETURN_IF_ERROR(String(key, &name));
@@ -330,8 +371,12 @@ absl::Status Parser::Parse(Event* ev) {
         ev->channel = *c;
         break;
       }
-      case kTopSource: RETURN_IF_ERROR(String(key, &ev->source)); break;
-      case kTopActor: RETURN_IF_ERROR(String(key, &ev->actor.emplace())); break;
+      case kTopSource:
+        RETURN_IF_ERROR(String(key, &ev->source));
+        break;
+      case kTopActor:
+        RETURN_IF_ERROR(String(key, &ev->actor.emplace()));
+        break;
       case kTopConversationId:
         RETURN_IF_ERROR(String(key, &ev->conversation_id.emplace()));
         break;
@@ -428,13 +473,16 @@ absl::Status Parser::ParseDataField(std::string_view path, DataField f, EventDat
     case Kind::kEnum:
     case Kind::kCurrency:
     case Kind::kTier:
-    case Kind::kChannel: return String(path, StringMember(d, f));
-    case Kind::kInt: return Integer(path, IntMember(d, f));
+    case Kind::kChannel:
+      return String(path, StringMember(d, f));
+    case Kind::kInt:
+      return Integer(path, IntMember(d, f));
     case Kind::kBool:
       RETURN_IF_ERROR(ExpectType(path, json::Reader::Type::kBool, "true or false"));
       r_.ReadBool(&d->satisfied);
       return absl::OkStatus();
-    case Kind::kTime: return Time(path, TimeMember(d, f));
+    case Kind::kTime:
+      return Time(path, TimeMember(d, f));
     case Kind::kPositiveNumber:
       RETURN_IF_ERROR(ExpectType(path, json::Reader::Type::kNumber, "a number"));
       if (!r_.ReadDouble(&d->weight)) return InvalidField(path, r_.error());
@@ -473,8 +521,10 @@ absl::Status Parser::ParseDataField(std::string_view path, DataField f, EventDat
       }
       return absl::OkStatus();
     }
-    case Kind::kItems: return ParseItems(path, &d->items);
-    case Kind::kIdentity: return ParseIdentity(path, &d->identity);
+    case Kind::kItems:
+      return ParseItems(path, &d->items);
+    case Kind::kIdentity:
+      return ParseIdentity(path, &d->identity);
   }
   return absl::InternalError("unhandled data field kind");
 }
@@ -511,7 +561,9 @@ absl::Status Parser::ParseItems(std::string_view path, std::vector<Item>* items)
           has_sku = true;
           RETURN_IF_ERROR(String(field, &item.sku));
           break;
-        case 2: RETURN_IF_ERROR(String(field, &item.category.emplace())); break;
+        case 2:
+          RETURN_IF_ERROR(String(field, &item.category.emplace()));
+          break;
         case 4:
           RETURN_IF_ERROR(Integer(field, &v));
           item.quantity = v;
@@ -535,8 +587,10 @@ absl::Status ValidateDataField(const Event& ev, DataField f, const CodecOptions&
   std::string path = StrCat("data.", DataFieldName(f));
   const Rule& rule = RuleOf(f);
   switch (rule.kind) {
-    case Kind::kStr256: return CheckLength(path, *StringMember(d, f), 256);
-    case Kind::kText: return CheckLength(path, *StringMember(d, f), 4096);
+    case Kind::kStr256:
+      return CheckLength(path, *StringMember(d, f), 256);
+    case Kind::kText:
+      return CheckLength(path, *StringMember(d, f), 4096);
     case Kind::kEnum: {
       const std::string& v = *StringMember(d, f);
       for (auto allowed : rule.values) {
@@ -562,8 +616,9 @@ absl::Status ValidateDataField(const Event& ev, DataField f, const CodecOptions&
     }
     case Kind::kChannel:
       if (!ChannelFromName(*StringMember(d, f))) {
-        return InvalidField(path, "must be one of phone, email, web, store, chat, app, social, "
-                                  "mail, other");
+        return InvalidField(path,
+                            "must be one of phone, email, web, store, chat, app, social, "
+                            "mail, other");
       }
       return absl::OkStatus();
     case Kind::kInt: {
@@ -573,8 +628,7 @@ absl::Status ValidateDataField(const Event& ev, DataField f, const CodecOptions&
         if (rule.max == std::numeric_limits<int64_t>::max()) {
           return InvalidField(path, StrCat("must be an integer >= ", rule.min));
         }
-        return InvalidField(path, StrCat("must be an integer from ", rule.min, " to ",
-                                               rule.max));
+        return InvalidField(path, StrCat("must be an integer from ", rule.min, " to ", rule.max));
       }
       return absl::OkStatus();
     }
@@ -584,7 +638,8 @@ absl::Status ValidateDataField(const Event& ev, DataField f, const CodecOptions&
       }
       return absl::OkStatus();
     case Kind::kBool:
-    case Kind::kTime: return absl::OkStatus();
+    case Kind::kTime:
+      return absl::OkStatus();
     case Kind::kStrList:
       for (size_t i = 0; i < d.asks.size(); ++i) {
         RETURN_IF_ERROR(CheckLength(StrCat(path, "[", i, "]"), d.asks[i], 256));
@@ -615,7 +670,8 @@ absl::Status ValidateDataField(const Event& ev, DataField f, const CodecOptions&
         }
       }
       return absl::OkStatus();
-    case Kind::kIdentity: return CheckIdentity(path, d.identity);
+    case Kind::kIdentity:
+      return CheckIdentity(path, d.identity);
   }
   return absl::OkStatus();
 }
@@ -628,15 +684,23 @@ void RenderDataField(std::string* out, const EventData& d, DataField f) {
     case Kind::kEnum:
     case Kind::kCurrency:
     case Kind::kTier:
-    case Kind::kChannel: json::AppendString(out, *StringMember(d, f)); return;
-    case Kind::kInt: json::AppendInt(out, *IntMember(const_cast<EventData*>(&d), f)); return;
-    case Kind::kBool: out->append(d.satisfied ? "true" : "false"); return;
+    case Kind::kChannel:
+      json::AppendString(out, *StringMember(d, f));
+      return;
+    case Kind::kInt:
+      json::AppendInt(out, *IntMember(const_cast<EventData*>(&d), f));
+      return;
+    case Kind::kBool:
+      out->append(d.satisfied ? "true" : "false");
+      return;
     case Kind::kTime:
       out->push_back('"');
       AppendTimestamp(out, f == F::kDueAt ? d.due_at : d.until);
       out->push_back('"');
       return;
-    case Kind::kPositiveNumber: json::AppendDouble(out, d.weight); return;
+    case Kind::kPositiveNumber:
+      json::AppendDouble(out, d.weight);
+      return;
     case Kind::kStrList:
       out->push_back('[');
       for (size_t i = 0; i < d.asks.size(); ++i) {
@@ -695,9 +759,8 @@ void RenderDataField(std::string* out, const EventData& d, DataField f) {
 
 absl::StatusOr<Event> ParseEventJson(std::string_view json, const CodecOptions& options) {
   if (json.size() > options.max_event_bytes) {
-    return TooLarge(StrCat("the event is ", json.size(),
-                                 " bytes, over limits.max_event_bytes (", options.max_event_bytes,
-                                 ")"));
+    return TooLarge(StrCat("the event is ", json.size(), " bytes, over limits.max_event_bytes (",
+                           options.max_event_bytes, ")"));
   }
   Event ev;
   Parser parser(json, options);
@@ -717,8 +780,7 @@ absl::Status ValidateEvent(const Event& ev, const CodecOptions& options) {
   if (ev.conversation_id) {
     RETURN_IF_ERROR(CheckLength("conversation_id", *ev.conversation_id, 128));
   } else if (RequiresConversationId(ev.type)) {
-    return InvalidField("conversation_id",
-                        StrCat("required for type ", EventTypeName(ev.type)));
+    return InvalidField("conversation_id", StrCat("required for type ", EventTypeName(ev.type)));
   }
   if (ev.expected_version && *ev.expected_version < 0) {
     return InvalidField("expected_version", "must be an integer >= 0");
@@ -743,8 +805,7 @@ absl::Status ValidateEvent(const Event& ev, const CodecOptions& options) {
       }
     }
   }
-  if (ev.type == EventType::kSurveyResponse && !ev.data.Has(F::kCsat) &&
-      !ev.data.Has(F::kNps)) {
+  if (ev.type == EventType::kSurveyResponse && !ev.data.Has(F::kCsat) && !ev.data.Has(F::kNps)) {
     return InvalidField("data.csat", "a survey_response needs at least one score (csat or nps)");
   }
   return absl::OkStatus();

@@ -2,8 +2,8 @@
 
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
-#include "ledger/strings.h"
 #include "ledger/json.h"
+#include "ledger/strings.h"
 
 namespace rapport::ledger {
 namespace {
@@ -39,11 +39,10 @@ absl::Status TooLarge(std::string_view message) {
 }
 
 absl::Status VersionConflict(std::string_view customer_id, int64_t expected, int64_t current) {
-  absl::Status s =
-      Make(absl::StatusCode::kFailedPrecondition, kCodeVersionConflict,
-           StrCat("expected_version ", expected, " but customer ", customer_id, " has ",
-                        current, " events"),
-           "expected_version");
+  absl::Status s = Make(absl::StatusCode::kFailedPrecondition, kCodeVersionConflict,
+                        StrCat("expected_version ", expected, " but customer ", customer_id,
+                               " has ", current, " events"),
+                        "expected_version");
   s.SetPayload(kVersionUrl, absl::Cord(StrCat(current)));
   return s;
 }
@@ -57,10 +56,14 @@ absl::Status DuplicateMismatch(std::string_view event_id) {
 std::string ErrorCode(const absl::Status& status) {
   if (auto p = status.GetPayload(kCodeUrl)) return std::string(*p);
   switch (status.code()) {
-    case absl::StatusCode::kNotFound: return std::string(kCodeNotFound);
-    case absl::StatusCode::kUnavailable: return std::string(kCodeUnavailable);
-    case absl::StatusCode::kInvalidArgument: return std::string(kCodeInvalidField);
-    default: return std::string(kCodeInternal);
+    case absl::StatusCode::kNotFound:
+      return std::string(kCodeNotFound);
+    case absl::StatusCode::kUnavailable:
+      return std::string(kCodeUnavailable);
+    case absl::StatusCode::kInvalidArgument:
+      return std::string(kCodeInvalidField);
+    default:
+      return std::string(kCodeInternal);
   }
 }
 

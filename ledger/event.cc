@@ -39,14 +39,16 @@ constexpr std::array<std::string_view, kNumChannels> kChannelNames = {
 constexpr std::array<std::string_view, kNumIdentityKinds> kIdentityKindNames = {
     "email", "phone", "loyalty_card", "web_cookie", "account", "external"};
 
+// Indexed by DataField. `status` and `points` appear twice (order vs consent status, signed vs
+// positive points): lookups by name go through one type's field list (DataFieldsOf), and no type
+// has both members of a pair.
 constexpr std::array<std::string_view, kNumDataFields> kDataFieldNames = {
-    "action",   "amount_minor", "answers",  "asks",       "case_id",       "category",
-    "channel",  "comment",      "commitment_id", "status", "csat",         "currency",
-    "direction", "due_at",      "identity", "items",      "key",           "location",
-    "nps",      "order_id",     "status",   "outcome",    "points",        "points",
-    "purpose",  "reason",       "resolution", "reward",   "satisfied",     "severity",
-    "summary",  "survey",       "tag",      "tier",       "topic",         "until",
-    "value",    "weight",
+    "action",    "amount_minor",  "answers", "asks",     "case_id",  "category",   "channel",
+    "comment",   "commitment_id", "status",  "csat",     "currency", "direction",  "due_at",
+    "identity",  "items",         "key",     "location", "nps",      "order_id",   "status",
+    "outcome",   "points",        "points",  "purpose",  "reason",   "resolution", "reward",
+    "satisfied", "severity",      "summary", "survey",   "tag",      "tier",       "topic",
+    "until",     "value",         "weight",
 };
 
 template <typename E, size_t N>
@@ -83,18 +85,13 @@ std::array<TypeFields, kNumEventTypes> BuildTypeFields() {
   set(E::kPreferenceStated, {{F::kKey, true}, {F::kValue, true}});
   set(E::kPreferenceObserved, {{F::kKey, true}, {F::kValue, true}, {F::kWeight, false}});
   set(E::kPreferenceRetracted, {{F::kKey, true}});
-  set(E::kPurchase, {{F::kOrderId, true},
-                     {F::kAmountMinor, true},
-                     {F::kCurrency, true},
-                     {F::kItems, false}});
+  set(E::kPurchase,
+      {{F::kOrderId, true}, {F::kAmountMinor, true}, {F::kCurrency, true}, {F::kItems, false}});
   set(E::kRefund, {{F::kOrderId, true}, {F::kAmountMinor, true}, {F::kCurrency, true}});
   set(E::kOrderStatus, {{F::kOrderId, true}, {F::kOrderStatus, true}});
-  set(E::kComplaintOpened, {{F::kCaseId, true},
-                            {F::kCategory, true},
-                            {F::kSeverity, true},
-                            {F::kSummary, false}});
-  set(E::kComplaintResolved,
-      {{F::kCaseId, true}, {F::kResolution, false}, {F::kSatisfied, false}});
+  set(E::kComplaintOpened,
+      {{F::kCaseId, true}, {F::kCategory, true}, {F::kSeverity, true}, {F::kSummary, false}});
+  set(E::kComplaintResolved, {{F::kCaseId, true}, {F::kResolution, false}, {F::kSatisfied, false}});
   set(E::kSuggestion, {{F::kTopic, true}, {F::kSummary, false}});
   set(E::kSurveyResponse,
       {{F::kSurvey, true}, {F::kCsat, false}, {F::kNps, false}, {F::kComment, false}});

@@ -135,9 +135,9 @@ struct EventData {
   bool Has(DataField f) const { return (present >> static_cast<int>(f)) & 1; }
   void Set(DataField f) { present |= uint64_t{1} << static_cast<int>(f); }
 
-  std::string action, case_id, category, comment, commitment_id, currency, direction, key,
-      location, order_id, outcome, purpose, reason, resolution, reward, severity, status, summary,
-      survey, tag, tier, topic, value, channel;
+  std::string action, case_id, category, comment, commitment_id, currency, direction, key, location,
+      order_id, outcome, purpose, reason, resolution, reward, severity, status, summary, survey,
+      tag, tier, topic, value, channel;
   int64_t amount_minor = 0, csat = 0, nps = 0, points = 0;
   double weight = 0;
   bool satisfied = false;

@@ -60,8 +60,12 @@ uint32_t Murmur2(std::string_view data) {
   }
   const unsigned char* tail = p + blocks * 4;
   switch (length & 3) {
-    case 3: h ^= static_cast<uint32_t>(tail[2]) << 16; [[fallthrough]];
-    case 2: h ^= static_cast<uint32_t>(tail[1]) << 8; [[fallthrough]];
+    case 3:
+      h ^= static_cast<uint32_t>(tail[2]) << 16;
+      [[fallthrough]];
+    case 2:
+      h ^= static_cast<uint32_t>(tail[1]) << 8;
+      [[fallthrough]];
     case 1:
       h ^= tail[0];
       h *= m;

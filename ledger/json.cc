@@ -84,13 +84,27 @@ void AppendString(std::string* out, std::string_view s) {
     out->append(s.data() + run, i - run);
     run = i + 1;
     switch (c) {
-      case '"': out->append("\\\""); break;
-      case '\\': out->append("\\\\"); break;
-      case '\b': out->append("\\b"); break;
-      case '\t': out->append("\\t"); break;
-      case '\n': out->append("\\n"); break;
-      case '\f': out->append("\\f"); break;
-      case '\r': out->append("\\r"); break;
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
       default:
         out->append("\\u00");
         out->push_back(kHexDigits[c >> 4]);
@@ -258,12 +272,17 @@ Reader::Type Reader::Peek() {
   SkipWs();
   if (p_ >= end_) return Type::kInvalid;
   switch (*p_) {
-    case '{': return Type::kObject;
-    case '[': return Type::kArray;
-    case '"': return Type::kString;
+    case '{':
+      return Type::kObject;
+    case '[':
+      return Type::kArray;
+    case '"':
+      return Type::kString;
     case 't':
-    case 'f': return Type::kBool;
-    case 'n': return Type::kNull;
+    case 'f':
+      return Type::kBool;
+    case 'n':
+      return Type::kNull;
     default:
       if (*p_ == '-' || (*p_ >= '0' && *p_ <= '9')) return Type::kNumber;
       return Type::kInvalid;
@@ -349,14 +368,30 @@ bool Reader::ReadString(std::string* out) {
     if (p_ >= end_) return Fail("unterminated string");
     char e = *p_++;
     switch (e) {
-      case '"': out->push_back('"'); break;
-      case '\\': out->push_back('\\'); break;
-      case '/': out->push_back('/'); break;
-      case 'b': out->push_back('\b'); break;
-      case 'f': out->push_back('\f'); break;
-      case 'n': out->push_back('\n'); break;
-      case 'r': out->push_back('\r'); break;
-      case 't': out->push_back('\t'); break;
+      case '"':
+        out->push_back('"');
+        break;
+      case '\\':
+        out->push_back('\\');
+        break;
+      case '/':
+        out->push_back('/');
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
       case 'u': {
         auto read4 = [&](uint32_t* v) {
           if (end_ - p_ < 4) return false;
@@ -496,7 +531,8 @@ bool Reader::SkipValueDepth(int depth) {
         if (!SkipValueDepth(depth + 1)) return false;
       }
     }
-    case Type::kString: return ReadString(&scratch);
+    case Type::kString:
+      return ReadString(&scratch);
     case Type::kNumber: {
       std::string_view text;
       bool is_integer;
@@ -506,8 +542,10 @@ bool Reader::SkipValueDepth(int depth) {
       bool b;
       return ReadBool(&b);
     }
-    case Type::kNull: return ReadNull();
-    case Type::kInvalid: break;
+    case Type::kNull:
+      return ReadNull();
+    case Type::kInvalid:
+      break;
   }
   return Fail(p_ >= end_ ? "unexpected end of input" : "invalid JSON value");
 }

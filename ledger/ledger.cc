@@ -77,7 +77,8 @@ PreparedEvent PrepareEvent(Event event) {
   Digest d = Sha256Parts({p.canonical.head, customer_member, p.canonical.tail});
   p.content_digest.assign(reinterpret_cast<const char*>(d.data()), 16);
   if (!event.customer_id.empty()) {
-    p.record_prefix.reserve(p.canonical.head.size() + p.canonical.tail.size() + 2 * customer_member.size() + 64);
+    p.record_prefix.reserve(p.canonical.head.size() + p.canonical.tail.size() +
+                            2 * customer_member.size() + 64);
     AppendCanonicalRecordPrefix(&p.record_prefix, event.customer_id, p.canonical.head,
                                 p.canonical.tail);
     p.record_prefix_hash.Update(p.record_prefix);
@@ -204,9 +205,8 @@ void Ledger::Impl::SequencerLoop() {
         return;
       }
       size_t events = 0;
-      while (!pending.empty() &&
-             (take.empty() || events + pending.front()->events.size() <=
-                                  owner->options_.max_group_events)) {
+      while (!pending.empty() && (take.empty() || events + pending.front()->events.size() <=
+                                                      owner->options_.max_group_events)) {
         events += pending.front()->events.size();
         take.push_back(pending.front());
         pending.pop_front();
@@ -238,9 +238,9 @@ void Ledger::Impl::SequencerLoop() {
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
     BuildGroup(g.get(), std::move(take));
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+    auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     absl::MutexLock lock(&mu);
     stats.sequence_micros += static_cast<uint64_t>(micros);
     stats.sequence_cpu_micros += static_cast<uint64_t>((cpu1.tv_sec - cpu0.tv_sec) * 1000000 +
@@ -399,7 +399,8 @@ absl::Status Ledger::Impl::ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo,
   if (auto it = stored_ids.find(ev.event_id); it != stored_ids.end()) {
     EventIdEntry entry;
     if (!DecodeEventIdEntry(it->second, &entry)) {
-      return absl::DataLossError(AbslView(StrCat("corrupt event_id index entry for ", ev.event_id)));
+      return absl::DataLossError(
+          AbslView(StrCat("corrupt event_id index entry for ", ev.event_id)));
     }
     if (entry.content_digest != pe.content_digest) return DuplicateMismatch(ev.event_id);
     ASSIGN_OR_RETURN(*out, ResultOfStored(entry, ev));
@@ -430,8 +431,7 @@ absl::Status Ledger::Impl::ProcessEvent(Group* g, PreparedEvent& pe, Undo* undo,
 
   // 3. Optimistic concurrency on the customer's stream.
   ASSIGN_OR_RETURN(CustomerHead head, LoadCustomerHead(customer_id));
-  if (ev.expected_version &&
-      static_cast<uint64_t>(*ev.expected_version) != head.seq.value()) {
+  if (ev.expected_version && static_cast<uint64_t>(*ev.expected_version) != head.seq.value()) {
     return VersionConflict(customer_id, *ev.expected_version,
                            static_cast<int64_t>(head.seq.value()));
   }
@@ -522,9 +522,9 @@ void Ledger::Impl::WriterLoop() {
       rocksdb::Status s = owner->db_->Write(wo, &g->batch);
       if (!s.ok()) status = ToStatus(s, "ledger write");
     }
-    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                      std::chrono::steady_clock::now() - t0)
-                      .count();
+    auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
     {
       absl::MutexLock lock(&mu);
@@ -594,13 +594,13 @@ absl::Status Ledger::Open(const std::string& dir, const LedgerOptions& options,
     // store was changed behind our back.
     for (const auto& head : heads) {
       std::string value;
-      rocksdb::Status s = ledger->db_->Get(
-          rocksdb::ReadOptions(), ledger->records_[head.partition.value()],
-          RecordKey(head.partition, Position(head.position.value() + 1)), &value);
+      rocksdb::Status s =
+          ledger->db_->Get(rocksdb::ReadOptions(), ledger->records_[head.partition.value()],
+                           RecordKey(head.partition, Position(head.position.value() + 1)), &value);
       if (s.ok()) {
-        return absl::DataLossError(AbslView(
-            StrCat("partition ", head.partition.value(), " has a record past its head position ",
-                   head.position.value())));
+        return absl::DataLossError(
+            AbslView(StrCat("partition ", head.partition.value(),
+                            " has a record past its head position ", head.position.value())));
       }
     }
     ledger->impl_->heads = heads;

@@ -26,8 +26,8 @@ absl::StatusOr<StoredRecord> Ledger::ReadRecord(PartitionId partition, Position 
   rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), records_[partition.value()],
                                RecordKey(partition, position), &value);
   if (s.IsNotFound()) {
-    return absl::NotFoundError(AbslView(StrCat("no record at partition ", partition.value(),
-                                               " position ", position.value())));
+    return absl::NotFoundError(AbslView(
+        StrCat("no record at partition ", partition.value(), " position ", position.value())));
   }
   RETURN_IF_ERROR(ToStatus(s, "reading a record"));
   return DecodeRecord(value);
@@ -99,14 +99,15 @@ absl::StatusOr<std::vector<StoredRecord>> Ledger::ReadCustomer(
   std::vector<rocksdb::Slice> slices(keys.begin(), keys.end());
   std::vector<rocksdb::PinnableSlice> values(keys.size());
   std::vector<rocksdb::Status> statuses(keys.size());
-  db_->MultiGet(ro, records_[partition], slices.size(), slices.data(), values.data(), statuses.data());
+  db_->MultiGet(ro, records_[partition], slices.size(), slices.data(), values.data(),
+                statuses.data());
   db_->ReleaseSnapshot(snapshot);
   out.reserve(keys.size());
   for (size_t i = 0; i < keys.size(); ++i) {
     if (!statuses[i].ok()) {
-      return absl::DataLossError(AbslView(StrCat("customer ", customer_id, " seq ",
-                                                 seqs[i].value(), ": its record is missing (",
-                                                 statuses[i].ToString(), ")")));
+      return absl::DataLossError(
+          AbslView(StrCat("customer ", customer_id, " seq ", seqs[i].value(),
+                          ": its record is missing (", statuses[i].ToString(), ")")));
     }
     ASSIGN_OR_RETURN(StoredRecord rec, DecodeRecord(ToView(values[i])));
     out.push_back(std::move(rec));
@@ -204,8 +205,8 @@ absl::Status Ledger::VerifyPartition(PartitionId partition, VerifyReport* report
       break;
     }
     if (kpos.value() != expected) {
-      fail(expected, StrCat("the record is missing (the next stored one is at position ",
-                            kpos.value(), ")"));
+      fail(expected,
+           StrCat("the record is missing (the next stored one is at position ", kpos.value(), ")"));
       break;
     }
     auto rec = DecodeRecord(ToView(it->value()));
@@ -333,8 +334,8 @@ absl::Status Ledger::VerifyCustomer(const std::string& customer_id, VerifyReport
   RETURN_IF_ERROR(ToStatus(it->status(), "reading the customer index"));
   ASSIGN_OR_RETURN(Seq version, CustomerVersion(customer_id));
   if (version.value() != seq) {
-    fail(Position(0), StrCat("the stream head says ", version.value(), " events but ", seq,
-                             " are indexed"));
+    fail(Position(0),
+         StrCat("the stream head says ", version.value(), " events but ", seq, " are indexed"));
   }
   if (seq == 0) return absl::NotFoundError(AbslView(StrCat("no customer ", customer_id)));
   report->customers = 1;
@@ -365,7 +366,8 @@ absl::StatusOr<VerifyReport> Ledger::Verify(std::optional<std::string> customer_
   auto last_progress = std::chrono::steady_clock::now();
   while (running.load() > 0) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    if (progress && std::chrono::steady_clock::now() - last_progress > std::chrono::milliseconds(250)) {
+    if (progress &&
+        std::chrono::steady_clock::now() - last_progress > std::chrono::milliseconds(250)) {
       progress(checked.load());
       last_progress = std::chrono::steady_clock::now();
     }

@@ -63,9 +63,7 @@ std::string PartitionHeadKey(PartitionId partition) {
   return key;
 }
 
-std::string RecordsCfName(uint32_t partition) {
-  return StrCat(kRecordsCfPrefix, partition);
-}
+std::string RecordsCfName(uint32_t partition) { return StrCat(kRecordsCfPrefix, partition); }
 
 std::string EncodeCustomerIndexEntry(const CustomerIndexEntry& e) {
   std::string v;
@@ -91,8 +89,8 @@ std::string EncodeRecord(const StoredRecord& r) {
   auto event_id = fbb.CreateString(r.event_id);
   auto chain = fbb.CreateVector(r.chain_hash.data(), r.chain_hash.size());
   auto customer_hash = fbb.CreateVector(r.customer_hash.data(), r.customer_hash.size());
-  auto canonical = fbb.CreateVector(reinterpret_cast<const uint8_t*>(r.canonical.data()),
-                                    r.canonical.size());
+  auto canonical =
+      fbb.CreateVector(reinterpret_cast<const uint8_t*>(r.canonical.data()), r.canonical.size());
   flatbuffers::Offset<flatbuffers::Vector<flatbuffers::Offset<schemas::LinkedIdentity>>> links;
   if (!r.links.empty()) {
     std::vector<flatbuffers::Offset<schemas::LinkedIdentity>> v;
@@ -122,6 +120,12 @@ std::string EncodeRecord(const StoredRecord& r) {
 }
 
 absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes) {
+  // FlatBuffers reads scalars in place and needs them aligned; RocksDB values need not be.
+  thread_local std::string aligned;
+  if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) {
+    aligned.assign(bytes);  // heap storage (records exceed the small-string buffer): 16-aligned
+    bytes = aligned;
+  }
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (!schemas::LedgerRecordBufferHasIdentifier(bytes.data()) ||
       !schemas::VerifyLedgerRecordBuffer(verifier)) {
@@ -169,9 +173,8 @@ void AppendCanonicalRecordPrefix(std::string* out, std::string_view customer_id,
   out->append(event_tail);
 }
 
-void AppendCanonicalRecordSuffix(std::string* out, std::string_view event_id,
-                                 PartitionId partition, Position position, Timestamp recorded_at,
-                                 Seq seq) {
+void AppendCanonicalRecordSuffix(std::string* out, std::string_view event_id, PartitionId partition,
+                                 Position position, Timestamp recorded_at, Seq seq) {
   out->append(",\"event_id\":");
   json::AppendString(out, event_id);
   out->append(",\"partition\":");

@@ -21,7 +21,7 @@ namespace rapport::ledger {
 // keys, so memtable inserts are appends and flushed files never overlap (no compaction rewrites).
 inline constexpr char kRecordsCfPrefix[] = "records-";  // partition ‖ position → LedgerRecord
 inline constexpr char kCustomersCf[] = "customers";  // customer ‖ 0x00 ‖ seq → CustomerIndexEntry
-inline constexpr char kEventIdsCf[] = "event_ids";     // event_id → partition ‖ position ‖ digest
+inline constexpr char kEventIdsCf[] = "event_ids";  // event_id → partition ‖ position ‖ digest
 inline constexpr char kIdentitiesCf[] = "identities";  // kind ":" normalised value → customer
 inline constexpr char kHeadsCf[] = "heads";  // 'p' ‖ partition → position ‖ chain hash
 
@@ -89,9 +89,8 @@ absl::StatusOr<CanonicalEnvelope> ParseCanonical(std::string_view canonical);
 // customer is), and the members that sequencing assigns.
 void AppendCanonicalRecordPrefix(std::string* out, std::string_view customer_id,
                                  std::string_view event_head, std::string_view event_tail);
-void AppendCanonicalRecordSuffix(std::string* out, std::string_view event_id,
-                                 PartitionId partition, Position position, Timestamp recorded_at,
-                                 Seq seq);
+void AppendCanonicalRecordSuffix(std::string* out, std::string_view event_id, PartitionId partition,
+                                 Position position, Timestamp recorded_at, Seq seq);
 
 // Appends the CONTRACT §7 canonical bytes: JCS of {customer_id, event, event_id, partition,
 // position, recorded_at, seq} where the event is `head + "customer_id":<id>, + tail`.

@@ -11,10 +11,10 @@
 #define RAPPORT_CONCAT_(a, b) RAPPORT_CONCAT_INNER_(a, b)
 
 // Returns the status from the enclosing function when `expr` is not OK.
-#define RETURN_IF_ERROR(expr)                            \
-  do {                                                   \
-    ::absl::Status rapport_status_ = (expr);             \
-    if (!rapport_status_.ok()) return rapport_status_;   \
+#define RETURN_IF_ERROR(expr)                          \
+  do {                                                 \
+    ::absl::Status rapport_status_ = (expr);           \
+    if (!rapport_status_.ok()) return rapport_status_; \
   } while (0)
 
 // `ASSIGN_OR_RETURN(auto x, FunctionReturningStatusOr());`

@@ -1,7 +1,7 @@
 #include "ledger/storage.h"
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -20,8 +20,8 @@ constexpr char kPartitionsKey[] = "meta/partitions";
 constexpr char kFormatKey[] = "meta/format";
 constexpr char kFormatVersion[] = "1";
 
-rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& cache,
-                                       bool bloom, size_t write_buffer) {
+rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& cache, bool bloom,
+                                       size_t write_buffer) {
   rocksdb::ColumnFamilyOptions o;
   rocksdb::BlockBasedTableOptions t;
   t.block_cache = cache;
@@ -35,9 +35,12 @@ rocksdb::ColumnFamilyOptions CfOptions(const std::shared_ptr<rocksdb::Cache>& ca
   o.target_file_size_base = 64 << 20;
   o.max_bytes_for_level_base = 256 << 20;
   // Fresh data is flushed uncompressed (cheap on 2 cores); older levels are compressed.
-  o.compression_per_level = {rocksdb::kNoCompression, rocksdb::kNoCompression,
-                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
-                             rocksdb::kLZ4Compression, rocksdb::kLZ4Compression,
+  o.compression_per_level = {rocksdb::kNoCompression,
+                             rocksdb::kNoCompression,
+                             rocksdb::kLZ4Compression,
+                             rocksdb::kLZ4Compression,
+                             rocksdb::kLZ4Compression,
+                             rocksdb::kLZ4Compression,
                              rocksdb::kZSTD};
   return o;
 }
@@ -145,8 +148,8 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   }
   if (!s.ok()) {
     if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
-      return absl::UnavailableError(AbslView(
-          StrCat("the data dir ", dir, " is in use by another process (a running rapport serve?)")));
+      return absl::UnavailableError(AbslView(StrCat(
+          "the data dir ", dir, " is in use by another process (a running rapport serve?)")));
     }
     return ToStatus(s, StrCat("opening the ledger in ", dir));
   }
@@ -175,9 +178,9 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   } else {
     auto r = std::from_chars(value.data(), value.data() + value.size(), out->partitions);
     if (r.ec != std::errc() || out->partitions != partitions) {
-      return absl::DataLossError(AbslView(StrCat("the ledger in ", dir, " records ", value,
-                                                 " partitions but has ", partitions,
-                                                 " records column families")));
+      return absl::DataLossError(
+          AbslView(StrCat("the ledger in ", dir, " records ", value, " partitions but has ",
+                          partitions, " records column families")));
     }
   }
   if (options.expect_partitions && *options.expect_partitions != out->partitions) {

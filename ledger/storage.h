@@ -32,8 +32,7 @@ struct StorageHandles {
   rocksdb::ColumnFamilyHandle* heads = nullptr;
 };
 
-absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
-                         StorageHandles* out);
+absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options, StorageHandles* out);
 
 // Converts a RocksDB status into the most specific absl code.
 absl::Status ToStatus(const rocksdb::Status& s, std::string_view what);

@@ -117,8 +117,8 @@ std::optional<Timestamp> ParseRfc3339(std::string_view s, std::string* why) {
 }
 
 void AppendTimestamp(std::string* out, Timestamp t) {
-  int64_t days = t.micros >= 0 ? t.micros / kMicrosPerDay
-                               : -((-t.micros + kMicrosPerDay - 1) / kMicrosPerDay);
+  int64_t days =
+      t.micros >= 0 ? t.micros / kMicrosPerDay : -((-t.micros + kMicrosPerDay - 1) / kMicrosPerDay);
   int64_t rem = t.micros - days * kMicrosPerDay;
   int64_t y;
   unsigned m, d;

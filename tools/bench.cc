@@ -65,8 +65,7 @@ struct AppendFigures {
 // Appends `lines` in atomic batches of `batch` from `threads` threads, each parsing its own
 // batches (the JSON-to-ledger path), the way concurrent HTTP publishers would.
 AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& lines,
-                        const BenchFlags& bench, const ledger::CodecOptions& codec,
-                        bool progress) {
+                        const BenchFlags& bench, const ledger::CodecOptions& codec, bool progress) {
   AppendFigures f;
   size_t batches = (lines.size() + bench.batch - 1) / bench.batch;
   std::atomic<size_t> next{0};
@@ -100,7 +99,8 @@ AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& 
           failed = true;
           return;
         }
-        latencies[t].push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+        latencies[t].push_back(
+            std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
         done.fetch_add(n);
       }
     });
@@ -220,9 +220,9 @@ int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench) {
   auto report = ledger->Verify(std::nullopt, bench.threads > 2 ? 2 : bench.threads);
   double secs = Seconds(start, Clock::now());
   if (!report.ok() || !report->ok) {
-    std::fprintf(stderr, "bench: verification failed: %s\n",
-                 report.ok() ? report->reason.c_str()
-                             : std::string(report.status().message()).c_str());
+    std::fprintf(
+        stderr, "bench: verification failed: %s\n",
+        report.ok() ? report->reason.c_str() : std::string(report.status().message()).c_str());
     return kExitRuntime;
   }
   std::string out = StrCat("{\"bench\":\"replay\",\"events\":", report->records);

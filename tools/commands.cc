@@ -28,9 +28,12 @@ int ExitCodeFor(const absl::Status& status) {
   switch (status.code()) {
     case absl::StatusCode::kInvalidArgument:
     case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kAlreadyExists: return kExitBadInput;
-    case absl::StatusCode::kNotFound: return kExitFound;
-    default: return kExitRuntime;
+    case absl::StatusCode::kAlreadyExists:
+      return kExitBadInput;
+    case absl::StatusCode::kNotFound:
+      return kExitFound;
+    default:
+      return kExitRuntime;
   }
 }
 
@@ -240,15 +243,15 @@ int RunVerify(const CommonFlags& flags, const std::optional<std::string>& custom
   }
   std::string out;
   if (report->ok) {
-    out = StrCat("{\"ok\":true,\"records\":", report->records, ",\"customers\":",
-                 report->customers, ",\"seconds\":");
+    out = StrCat("{\"ok\":true,\"records\":", report->records, ",\"customers\":", report->customers,
+                 ",\"seconds\":");
     ledger::json::AppendRounded4(&out, secs);
     out.append("}\n");
     std::fwrite(out.data(), 1, out.size(), stdout);
     return kExitOk;
   }
-  out = StrCat("{\"ok\":false,\"partition\":", report->bad_partition->value(), ",\"position\":",
-               report->bad_position->value(), ",\"reason\":");
+  out = StrCat("{\"ok\":false,\"partition\":", report->bad_partition->value(),
+               ",\"position\":", report->bad_position->value(), ",\"reason\":");
   ledger::json::AppendString(&out, report->reason);
   out.append("}\n");
   std::fwrite(out.data(), 1, out.size(), stdout);
@@ -268,8 +271,8 @@ int RunDigest(const CommonFlags& flags) {
   for (const auto& head : ledger->Heads()) {
     if (!first) out.push_back(',');
     first = false;
-    out.append(StrCat("{\"partition\":", head.partition.value(), ",\"position\":",
-                      head.position.value(), ",\"hash\":\""));
+    out.append(StrCat("{\"partition\":", head.partition.value(),
+                      ",\"position\":", head.position.value(), ",\"hash\":\""));
     ledger::json::AppendHex(&out, ledger::AsBytes(head.hash));
     out.append("\"}");
   }

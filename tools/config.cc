@@ -36,7 +36,8 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
         config.ledger.partitions = static_cast<uint32_t>(*v);
       } else if (k == "limits.max_event_bytes") {
         auto v = value.value<int64_t>();
-        if (!v || *v < 256 || *v > (16 << 20)) return Bad(k, "must be an integer from 256 to 16777216");
+        if (!v || *v < 256 || *v > (16 << 20))
+          return Bad(k, "must be an integer from 256 to 16777216");
         config.codec.max_event_bytes = static_cast<size_t>(*v);
       } else {
         return Bad(k, "unknown key");

@@ -31,7 +31,8 @@ int main(int argc, char** argv) {
   history->callback([&] { code = RunHistory(common, customer, as_of, after_seq, limit); });
 
   std::string verify_customer;
-  auto* verify = app.add_subcommand("verify", "recompute every hash; exit 1 naming the first bad record");
+  auto* verify =
+      app.add_subcommand("verify", "recompute every hash; exit 1 naming the first bad record");
   add_common(verify);
   verify->add_option("--customer", verify_customer, "verify one customer's stream only");
   verify->callback([&] {
@@ -64,7 +65,8 @@ int main(int argc, char** argv) {
   auto* bench_append = bench_cmd->add_subcommand("append", "durable JSON-to-ledger appends");
   add_bench(bench_append);
   bench_append->callback([&] { code = RunBenchAppend(common, bench); });
-  auto* bench_replay = bench_cmd->add_subcommand("replay", "read every record and verify both chains");
+  auto* bench_replay =
+      bench_cmd->add_subcommand("replay", "read every record and verify both chains");
   add_bench(bench_replay);
   bench_replay->callback([&] { code = RunBenchReplay(common, bench); });
 

@@ -44,10 +44,11 @@ TEST_F(CliTest, AppendPrintsOneResultPerLineAndExitsZero) {
 }
 
 TEST_F(CliTest, BadLinesGetAnErrorNamingLineAndFieldAndExitTwo) {
-  std::string input = InquiryJson("e1", "C-1") + "\n" + "{not json\n" +
-                      R"({"event_id":"e3","type":"purchase","customer_id":"C-1","occurred_at":"2026-11-20T10:15:00Z","channel":"store","source":"pos","data":{"order_id":"O","amount_minor":0,"currency":"CNY"}})" +
-                      "\n" + InquiryJson("e4", "C-1", "\"expected_version\":0") + "\n" +
-                      InquiryJson("e5", "C-1") + "\n";
+  std::string input =
+      InquiryJson("e1", "C-1") + "\n" + "{not json\n" +
+      R"({"event_id":"e3","type":"purchase","customer_id":"C-1","occurred_at":"2026-11-20T10:15:00Z","channel":"store","source":"pos","data":{"order_id":"O","amount_minor":0,"currency":"CNY"}})" +
+      "\n" + InquiryJson("e4", "C-1", "\"expected_version\":0") + "\n" + InquiryJson("e5", "C-1") +
+      "\n";
   auto r = RunRapport(dir_, "append " + Dir(), input);
   EXPECT_EQ(r.exit_code, 2);
   auto lines = Lines(r.out);

@@ -1,13 +1,11 @@
 // kill -9 a real `rapport append` in the middle of a large file, several times, then run the same
 // file to the end: every event is stored exactly once and both chains verify.
+#include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-
-#include <fcntl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -108,13 +106,12 @@ TEST(CrashTest, KillNineDuringAppendLosesNothingAndStoresNothingTwice) {
   std::set<std::string> ids;
   uint64_t records = 0;
   for (uint32_t p = 0; p < reader->partitions(); ++p) {
-    ASSERT_OK(reader->ScanPartition(ledger::PartitionId(p), ledger::Position(1),
-                                    [&](const ledger::StoredRecord& r) {
-                                      ++records;
-                                      EXPECT_TRUE(ids.insert(r.event_id).second)
-                                          << "stored twice: " << r.event_id;
-                                      return true;
-                                    }));
+    ASSERT_OK(reader->ScanPartition(
+        ledger::PartitionId(p), ledger::Position(1), [&](const ledger::StoredRecord& r) {
+          ++records;
+          EXPECT_TRUE(ids.insert(r.event_id).second) << "stored twice: " << r.event_id;
+          return true;
+        }));
   }
   EXPECT_EQ(records, static_cast<uint64_t>(kEvents));
   EXPECT_EQ(ids.size(), static_cast<size_t>(kEvents));

@@ -212,8 +212,8 @@ TEST_F(LedgerTest, ExpectedVersionRaceBetweenThreads) {
       for (int i = 0; i < kAttempts; ++i) {
         uint64_t v = ledger_->CustomerVersion("C-race")->value();
         std::vector<PreparedEvent> events;
-        events.push_back(Prepared(InquiryJson(StrCat("r", t, "-", i), "C-race",
-                                              StrCat("\"expected_version\":", v))));
+        events.push_back(Prepared(
+            InquiryJson(StrCat("r", t, "-", i), "C-race", StrCat("\"expected_version\":", v))));
         auto r = ledger_->Append(std::move(events));
         if (r.ok()) {
           ++successes;
@@ -316,7 +316,8 @@ TEST_F(LedgerTest, RollbackOfAFailedUnitUndoesItsLinks) {
   EXPECT_FALSE(ledger_->Append(std::move(batch)).ok());
   ASSERT_OK_AND_ASSIGN(auto linked, ledger_->LookupIdentity({IdentityKind::kAccount, "acct-1"}));
   EXPECT_FALSE(linked.has_value());
-  EXPECT_TRUE(AppendOne(IdentityJson("e3", "", "account", "acct-1")).customer_id.starts_with("anon-"));
+  EXPECT_TRUE(
+      AppendOne(IdentityJson("e3", "", "account", "acct-1")).customer_id.starts_with("anon-"));
 }
 
 TEST_F(LedgerTest, AsOfFiltersByOccurredAt) {
@@ -377,8 +378,8 @@ class VerifyTest : public LedgerTest {
 
   std::string RawGet(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf, uint64_t position) {
     std::string value;
-    EXPECT_TRUE(db->Get(rocksdb::ReadOptions(), cf, RecordKey(target_, Position(position)), &value)
-                    .ok());
+    EXPECT_TRUE(
+        db->Get(rocksdb::ReadOptions(), cf, RecordKey(target_, Position(position)), &value).ok());
     return value;
   }
 
@@ -400,8 +401,8 @@ TEST_F(VerifyTest, CatchesChangedBytes) {
     size_t at = value.find("delivery");
     ASSERT_NE(at, std::string::npos);
     value[at] = 'D';  // one byte of the canonical event
-    ASSERT_TRUE(db->Put(rocksdb::WriteOptions(), records, RecordKey(target_, Position(4)), value)
-                    .ok());
+    ASSERT_TRUE(
+        db->Put(rocksdb::WriteOptions(), records, RecordKey(target_, Position(4)), value).ok());
   });
   VerifyReport report = VerifyAll();
   EXPECT_FALSE(report.ok);
