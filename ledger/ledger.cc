@@ -349,7 +349,7 @@ absl::StatusOr<CustomerHead> Ledger::Impl::LoadCustomerHead(const std::string& c
   if (it != customer_heads.end()) return it->second;
   CustomerHead head;
   absl::Status s = owner->StreamHead(customer_id, &head.seq, &head.hash);
-  if (!s.ok()) return std::move(s);
+  if (!s.ok()) return s;
   customer_heads.emplace(customer_id, head);
   return head;
 }

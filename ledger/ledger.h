@@ -24,6 +24,7 @@
 namespace rocksdb {
 class DB;
 class ColumnFamilyHandle;
+class Iterator;
 }  // namespace rocksdb
 
 namespace rapport::ledger {
@@ -198,6 +199,7 @@ class Ledger {
   absl::Status Enqueue(Request* request);
   // The customer's stream head: its seq and customer_hash (zeros for a new customer).
   absl::Status StreamHead(std::string_view customer_id, Seq* seq, Digest* hash) const;
+  std::unique_ptr<rocksdb::Iterator> NewScan(PartitionId partition) const;
   absl::Status VerifyCustomer(const std::string& customer_id, VerifyReport* report) const;
   absl::Status VerifyPartition(PartitionId partition, VerifyReport* report,
                                std::atomic<uint64_t>* checked) const;

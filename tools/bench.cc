@@ -146,27 +146,38 @@ void AppendNumber(std::string* out, std::string_view key, double v) {
   ledger::json::AppendRounded4(out, v);
 }
 
-}  // namespace
-
-int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench) {
+// Checks the flags, makes a fresh bench dir, the workload and an empty ledger; on failure prints
+// why and returns the exit code.
+int SetUpBench(const CommonFlags& flags, const BenchFlags& bench, Config* config,
+               std::vector<std::string>* lines, std::unique_ptr<ledger::Ledger>* ledger) {
   if (bench.batch == 0 || bench.threads <= 0 || bench.customers == 0) {
     std::fprintf(stderr, "rapport bench: --batch, --threads and --customers must be positive\n");
     return kExitBadInput;
   }
-  auto config = LoadConfig(flags.config);
-  if (!config.ok()) {
-    std::fprintf(stderr, "rapport: %s\n", std::string(config.status().message()).c_str());
+  auto loaded = LoadConfig(flags.config);
+  if (!loaded.ok()) {
+    std::fprintf(stderr, "rapport: %s\n", std::string(loaded.status().message()).c_str());
     return kExitBadInput;
   }
+  *config = *std::move(loaded);
   if (!PrepareBenchDir(flags.data_dir)) return kExitBadInput;
-  auto lines = MakeWorkload(bench);
-  std::unique_ptr<ledger::Ledger> ledger;
-  absl::Status s = ledger::Ledger::Open(flags.data_dir, config->ledger, &ledger);
+  *lines = MakeWorkload(bench);
+  absl::Status s = ledger::Ledger::Open(flags.data_dir, config->ledger, ledger);
   if (!s.ok()) {
     std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
     return kExitRuntime;
   }
-  AppendFigures f = AppendAll(*ledger, lines, bench, config->codec, isatty(2));
+  return kExitOk;
+}
+
+}  // namespace
+
+int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench) {
+  Config config;
+  std::vector<std::string> lines;
+  std::unique_ptr<ledger::Ledger> ledger;
+  if (int code = SetUpBench(flags, bench, &config, &lines, &ledger); code != kExitOk) return code;
+  AppendFigures f = AppendAll(*ledger, lines, bench, config.codec, isatty(2));
   if (!f.ok) return kExitRuntime;
   ledger::LedgerStats stats = ledger->stats();
   std::string out = StrCat("{\"bench\":\"append\",\"events\":", f.events);
@@ -189,27 +200,18 @@ int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench) {
 }
 
 int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench) {
-  auto config = LoadConfig(flags.config);
-  if (!config.ok()) {
-    std::fprintf(stderr, "rapport: %s\n", std::string(config.status().message()).c_str());
-    return kExitBadInput;
-  }
-  if (!PrepareBenchDir(flags.data_dir)) return kExitBadInput;
+  Config config;
   {
-    auto lines = MakeWorkload(bench);
+    std::vector<std::string> lines;
     std::unique_ptr<ledger::Ledger> ledger;
-    absl::Status s = ledger::Ledger::Open(flags.data_dir, config->ledger, &ledger);
-    if (!s.ok()) {
-      std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
-      return kExitRuntime;
-    }
+    if (int code = SetUpBench(flags, bench, &config, &lines, &ledger); code != kExitOk) return code;
     std::fprintf(stderr, "bench: loading the ledger (untimed)\n");
-    if (!AppendAll(*ledger, lines, bench, config->codec, isatty(2)).ok) return kExitRuntime;
+    if (!AppendAll(*ledger, lines, bench, config.codec, isatty(2)).ok) return kExitRuntime;
     // Flush so that the replay reads SST files, as it would on a ledger that has been running.
     (void)ledger->Flush();
   }
   std::unique_ptr<ledger::Ledger> ledger;
-  ledger::LedgerOptions options = config->ledger;
+  ledger::LedgerOptions options = config.ledger;
   options.read_only = true;
   absl::Status s = ledger::Ledger::Open(flags.data_dir, options, &ledger);
   if (!s.ok()) {
