@@ -16,7 +16,8 @@ namespace rapport::ledger {
 struct CodecOptions {
   // limits.max_event_bytes: the largest accepted event, in raw bytes.
   size_t max_event_bytes = 64 * 1024;
-  // The configured loyalty tiers; `tier_override.tier` must be one of them.
+  // The configured loyalty tiers; `tier_override.tier` must be one of them. Empty: any tier name
+  // (for re-reading stored events, which were checked against the tiers of their day).
   std::vector<std::string> tiers = {"member", "silver", "gold", "platinum"};
 };
 
