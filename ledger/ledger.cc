@@ -581,6 +581,7 @@ absl::Status Ledger::Open(const std::string& dir, const LedgerOptions& options,
   h.handles.clear();
   ledger->partitions_ = h.partitions;
   ledger->records_ = h.records;
+  ledger->extra_ = h.extra;
   ledger->customers_ = h.customers;
   ledger->event_ids_ = h.event_ids;
   ledger->identities_ = h.identities;
@@ -670,6 +671,29 @@ absl::Status Ledger::Flush() {
   rocksdb::FlushOptions fo;
   fo.wait = true;
   return ToStatus(db_->Flush(fo, handles_), "flushing memtables");
+}
+
+rocksdb::ColumnFamilyHandle* Ledger::column_family(std::string_view name) const {
+  for (size_t i = 0; i < options_.extra_column_families.size(); ++i) {
+    if (options_.extra_column_families[i] == name) return extra_[i];
+  }
+  return nullptr;
+}
+
+uint64_t Ledger::WaitForCommit(uint64_t seen, absl::Duration timeout) const {
+  if (!impl_) {
+    absl::SleepFor(timeout);
+    return seen;
+  }
+  std::pair<Impl*, uint64_t> arg(impl_.get(), seen);
+  absl::MutexLock lock(&impl_->mu);
+  impl_->mu.AwaitWithTimeout(absl::Condition(
+                                 +[](std::pair<Impl*, uint64_t>* a) ABSL_NO_THREAD_SAFETY_ANALYSIS {
+                                   return a->first->durable_group > a->second || a->first->stopping;
+                                 },
+                                 &arg),
+                             timeout);
+  return impl_->durable_group;
 }
 
 LedgerStats Ledger::stats() const {

@@ -15,6 +15,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "ledger/codec.h"
 #include "ledger/event.h"
 #include "ledger/hashing.h"
@@ -43,6 +44,9 @@ struct LedgerOptions {
   size_t block_cache_bytes = 256u << 20;
   // Customer heads and identity links kept in memory (entries) before the cache is dropped.
   size_t cache_entries = 2'000'000;
+  // Column families that layers above keep in the same database (projection state and
+  // checkpoints), so that they can be written atomically with their checkpoint.
+  std::vector<std::string> extra_column_families;
 };
 
 // What an append returns for one event (CONTRACT §3).
@@ -186,7 +190,18 @@ class Ledger {
   // Flushes every memtable to SST files (checkpoints, benchmarks).
   absl::Status Flush();
 
+  // The handle of one of options.extra_column_families (owned by the ledger), or null (also when
+  // a read-only ledger does not have it yet).
+  rocksdb::ColumnFamilyHandle* column_family(std::string_view name) const;
+
+  // Blocks until a group commit later than `seen` is durable, or `timeout` passes, or the ledger
+  // closes; returns the number of the latest durable group (0 before the first). Read-only
+  // ledgers return `seen` after the timeout. Lets consumers of new records (projections, the
+  // outbox) wake on commits instead of polling.
+  uint64_t WaitForCommit(uint64_t seen, absl::Duration timeout) const;
+
   uint32_t partitions() const { return partitions_; }
+  bool read_only() const { return options_.read_only; }
   const std::string& dir() const { return dir_; }
   LedgerStats stats() const;
   // The underlying database, for metrics and tests that inspect storage.
@@ -210,6 +225,7 @@ class Ledger {
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
   std::vector<rocksdb::ColumnFamilyHandle*> records_;  // one per partition
+  std::vector<rocksdb::ColumnFamilyHandle*> extra_;
   rocksdb::ColumnFamilyHandle* customers_ = nullptr;
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* identities_ = nullptr;

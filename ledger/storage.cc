@@ -131,6 +131,15 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   for (uint32_t p = 0; p < partitions; ++p) {
     cfs.emplace_back(RecordsCfName(p), CfOptions(cache, false, records_buffer));
   }
+  const size_t kExtra = cfs.size();
+  // A read-only open cannot create column families: it opens only those that exist.
+  std::vector<bool> extra_present;
+  for (const auto& name : options.extra_column_families) {
+    bool present =
+        !options.read_only || std::find(existing.begin(), existing.end(), name) != existing.end();
+    extra_present.push_back(present);
+    if (present) cfs.emplace_back(name, CfOptions(cache, true, 32 << 20));
+  }
   // Column families of a later format are opened too (RocksDB requires all of them).
   for (const auto& name : existing) {
     bool known = false;
@@ -160,6 +169,9 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   out->identities = out->handles[3];
   out->heads = out->handles[4];
   for (uint32_t p = 0; p < partitions; ++p) out->records.push_back(out->handles[kFixed + p]);
+  for (size_t i = 0, next = kExtra; i < options.extra_column_families.size(); ++i) {
+    out->extra.push_back(extra_present[i] ? out->handles[next++] : nullptr);
+  }
 
   std::string value;
   s = raw->Get(rocksdb::ReadOptions(), default_cf, kPartitionsKey, &value);

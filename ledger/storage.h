@@ -30,6 +30,8 @@ struct StorageHandles {
   rocksdb::ColumnFamilyHandle* event_ids = nullptr;
   rocksdb::ColumnFamilyHandle* identities = nullptr;
   rocksdb::ColumnFamilyHandle* heads = nullptr;
+  // options.extra_column_families, in that order.
+  std::vector<rocksdb::ColumnFamilyHandle*> extra;
 };
 
 absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options, StorageHandles* out);

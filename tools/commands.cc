@@ -11,6 +11,8 @@
 #include "ledger/json.h"
 #include "ledger/ledger.h"
 #include "ledger/strings.h"
+#include "projections/fold.h"
+#include "projections/runner.h"
 #include "tools/config.h"
 #include "tools/gen.h"
 
@@ -48,6 +50,7 @@ std::unique_ptr<Ledger> OpenLedger(const CommonFlags& flags, bool read_only, int
   }
   ledger::LedgerOptions options = config->ledger;
   options.read_only = read_only;
+  options.extra_column_families = projections::ProjectionColumnFamilies();
   std::unique_ptr<Ledger> ledger;
   absl::Status s = Ledger::Open(flags.data_dir, options, &ledger);
   if (!s.ok()) {
@@ -92,6 +95,16 @@ int RunAppend(const CommonFlags& flags, const std::string& file) {
   Config config;
   auto ledger = OpenLedger(flags, /*read_only=*/false, &exit_code, &config);
   if (!ledger) return exit_code;
+
+  // Projections follow the appends (in the background, then to the end before exiting).
+  std::unique_ptr<projections::Runner> runner;
+  absl::Status runner_status =
+      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
+  if (!runner_status.ok()) {
+    PrintError("projections", runner_status);
+    return kExitRuntime;
+  }
+  runner->StartBackground();
 
   FILE* in = stdin;
   if (!file.empty() && file != "-") {
@@ -182,21 +195,31 @@ int RunAppend(const CommonFlags& flags, const std::string& file) {
     std::fprintf(stderr, "rapport: error reading the input\n");
     return kExitRuntime;
   }
+  if (absl::Status s = runner->CatchUp(); !s.ok()) {
+    PrintError("projections", s);
+    return kExitRuntime;
+  }
   if (runtime_error) return kExitRuntime;
   return any_failed ? kExitBadInput : kExitOk;
 }
 
+namespace {
+
+// Parses --as-of; prints why and returns false when it is not RFC 3339.
+bool ParseAsOf(const std::string& text, std::optional<ledger::Timestamp>* out) {
+  if (text.empty()) return true;
+  std::string why;
+  *out = ledger::ParseRfc3339(text, &why);
+  if (!*out) std::fprintf(stderr, "rapport: --as-of %s\n", why.c_str());
+  return out->has_value();
+}
+
+}  // namespace
+
 int RunHistory(const CommonFlags& flags, const std::string& customer, const std::string& as_of,
                uint64_t after_seq, uint64_t limit) {
   std::optional<ledger::Timestamp> as_of_time;
-  if (!as_of.empty()) {
-    std::string why;
-    as_of_time = ledger::ParseRfc3339(as_of, &why);
-    if (!as_of_time) {
-      std::fprintf(stderr, "rapport: --as-of %s\n", why.c_str());
-      return kExitBadInput;
-    }
-  }
+  if (!ParseAsOf(as_of, &as_of_time)) return kExitBadInput;
   int exit_code = kExitOk;
   auto ledger = OpenLedger(flags, /*read_only=*/true, &exit_code);
   if (!ledger) return exit_code;
@@ -220,6 +243,199 @@ int RunHistory(const CommonFlags& flags, const std::string& customer, const std:
   }
   out.append("]}\n");
   std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+int RunProjection(const CommonFlags& flags, const std::string& projection,
+                  const std::string& customer, const std::string& as_of) {
+  auto kind = projections::ProjectionFromName(projection);
+  if (!kind) {
+    std::fprintf(stderr, "rapport: no projection %s (profile, loyalty, resume)\n",
+                 projection.c_str());
+    return kExitBadInput;
+  }
+  std::optional<ledger::Timestamp> as_of_time;
+  if (!ParseAsOf(as_of, &as_of_time)) return kExitBadInput;
+  int exit_code = kExitOk;
+  Config config;
+  auto ledger = OpenLedger(flags, /*read_only=*/true, &exit_code, &config);
+  if (!ledger) return exit_code;
+  std::unique_ptr<projections::Runner> runner;
+  absl::Status s =
+      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
+  if (!s.ok()) {
+    PrintError(projection, s);
+    return kExitRuntime;
+  }
+  auto json = runner->Query(*kind, customer, as_of_time.value_or(ledger::Now()));
+  if (!json.ok()) {
+    PrintError(projection, json.status());
+    return ExitCodeFor(json.status());
+  }
+  std::string out = *std::move(json);
+  out.push_back('\n');
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+int RunRebuild(const CommonFlags& flags, const std::string& projection) {
+  std::vector<projections::ProjectionKind> kinds;
+  if (projection.empty()) {
+    kinds.assign(std::begin(projections::kAllProjections), std::end(projections::kAllProjections));
+  } else if (auto kind = projections::ProjectionFromName(projection)) {
+    kinds.push_back(*kind);
+  } else {
+    std::fprintf(stderr, "rapport: no projection %s (profile, loyalty, resume)\n",
+                 projection.c_str());
+    return kExitBadInput;
+  }
+  int exit_code = kExitOk;
+  Config config;
+  auto ledger = OpenLedger(flags, /*read_only=*/false, &exit_code, &config);
+  if (!ledger) return exit_code;
+  std::unique_ptr<projections::Runner> runner;
+  absl::Status s =
+      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
+  if (!s.ok()) {
+    PrintError("rebuild", s);
+    return kExitRuntime;
+  }
+  bool tty = isatty(STDERR_FILENO);
+  auto start = std::chrono::steady_clock::now();
+  auto last_print = start;
+  uint64_t events = 0;
+  s = runner->Rebuild(kinds, [&](uint64_t done, uint64_t total) {
+    events = done;
+    auto now = std::chrono::steady_clock::now();
+    if (!tty || now - last_print < std::chrono::milliseconds(250)) return;
+    last_print = now;
+    double secs = std::chrono::duration<double>(now - start).count();
+    double rate = secs > 0 ? done / secs : 0;
+    std::fprintf(stderr, "\rrebuild: %llu/%llu events, %.0f/s, %.0fs left   ",
+                 static_cast<unsigned long long>(done), static_cast<unsigned long long>(total),
+                 rate, rate > 0 ? (total - std::min(total, done)) / rate : 0.0);
+  });
+  if (tty) std::fprintf(stderr, "\n");
+  if (!s.ok()) {
+    PrintError("rebuild", s);
+    return kExitRuntime;
+  }
+  double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::string out = "{\"projections\":[";
+  for (size_t i = 0; i < kinds.size(); ++i) {
+    out += StrCat(i ? ",\"" : "\"", projections::ProjectionName(kinds[i]), "\"");
+  }
+  out += StrCat("],\"events\":", events, ",\"seconds\":");
+  ledger::json::AppendRounded4(&out, secs);
+  out += "}\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return kExitOk;
+}
+
+namespace {
+
+void AppendCsvCell(std::string* out, std::string_view cell) {
+  if (cell.find_first_of(",\"\r\n") == std::string_view::npos) {
+    out->append(cell);
+    return;
+  }
+  out->push_back('"');
+  for (char c : cell) {
+    if (c == '"') out->push_back('"');
+    out->push_back(c);
+  }
+  out->push_back('"');
+}
+
+// One CSV row of a projection's top-level members (docs/EXPORT.md); the header when `header`.
+bool AppendCsvRow(std::string* out, std::string_view json, bool header) {
+  ledger::json::Reader r(json);
+  if (!r.BeginObject()) return false;
+  std::string key, text;
+  bool done = false, first = true;
+  while (r.NextMember(&key, &done) && !done) {
+    if (!first) out->push_back(',');
+    first = false;
+    if (header) {
+      AppendCsvCell(out, key);
+      if (!r.SkipValue(nullptr)) return false;
+      continue;
+    }
+    switch (r.Peek()) {
+      case ledger::json::Reader::Type::kString:
+        if (!r.ReadString(&text)) return false;
+        AppendCsvCell(out, text);
+        break;
+      case ledger::json::Reader::Type::kNull:
+        r.ReadNull();
+        break;
+      default: {
+        std::string_view raw;
+        if (!r.SkipValue(&raw)) return false;
+        AppendCsvCell(out, raw);
+      }
+    }
+  }
+  out->append("\r\n");
+  return done;
+}
+
+}  // namespace
+
+int RunExport(const CommonFlags& flags, const std::string& projection, const std::string& format) {
+  auto kind = projections::ProjectionFromName(projection);
+  if (!kind) {
+    std::fprintf(stderr, "rapport: --projection must be profile, loyalty or resume\n");
+    return kExitBadInput;
+  }
+  if (format != "jsonl" && format != "csv") {
+    std::fprintf(stderr, "rapport: --format must be jsonl or csv\n");
+    return kExitBadInput;
+  }
+  int exit_code = kExitOk;
+  Config config;
+  auto ledger = OpenLedger(flags, /*read_only=*/true, &exit_code, &config);
+  if (!ledger) return exit_code;
+  std::unique_ptr<projections::Runner> runner;
+  absl::Status s =
+      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
+  if (s.ok()) {
+    for (const auto& st : runner->Status()) {
+      if (st.kind == *kind && (st.behind > 0 || !st.rules_match)) {
+        std::fprintf(stderr,
+                     "rapport: warning: the stored %s projection is %s; run `rapport rebuild` "
+                     "or let `serve` catch up\n",
+                     projection.c_str(), st.rules_match ? "behind the ledger" : "from other rules");
+      }
+    }
+  }
+  std::string out;
+  bool header = format == "csv";
+  bool bad = false;
+  if (s.ok()) {
+    s = runner->ForEachStored(*kind, [&](std::string_view, std::string_view json) {
+      if (format == "jsonl") {
+        out.append(json);
+        out.push_back('\n');
+      } else {
+        if (header) {
+          bad |= !AppendCsvRow(&out, json, true);
+          header = false;
+        }
+        bad |= !AppendCsvRow(&out, json, false);
+      }
+      if (out.size() > (1 << 20)) {
+        std::fwrite(out.data(), 1, out.size(), stdout);
+        out.clear();
+      }
+      return !bad;
+    });
+  }
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  if (!s.ok() || bad) {
+    PrintError("export", s.ok() ? absl::DataLossError("a stored projection is not JSON") : s);
+    return kExitRuntime;
+  }
   return kExitOk;
 }
 

@@ -22,8 +22,17 @@ struct CommonFlags {
 int RunAppend(const CommonFlags& flags, const std::string& file);
 int RunHistory(const CommonFlags& flags, const std::string& customer, const std::string& as_of,
                uint64_t after_seq, uint64_t limit);
+// `rapport rebuild [--projection NAME]`: builds a new version of each projection from position 1
+// and switches to it; progress on a terminal.
+int RunRebuild(const CommonFlags& flags, const std::string& projection);
+// `rapport export --projection NAME [--format jsonl|csv]`: every customer's stored projection.
+int RunExport(const CommonFlags& flags, const std::string& projection, const std::string& format);
 int RunVerify(const CommonFlags& flags, const std::optional<std::string>& customer);
 int RunDigest(const CommonFlags& flags);
+// `rapport profile|loyalty|resume CUSTOMER [--as-of T]`: folds the customer's events visible at T
+// (default: now) into the projection (CONTRACT §4).
+int RunProjection(const CommonFlags& flags, const std::string& projection,
+                  const std::string& customer, const std::string& as_of);
 int RunGen(uint64_t customers, uint64_t events, uint64_t seed);
 
 struct BenchFlags {
@@ -35,6 +44,10 @@ struct BenchFlags {
 };
 int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench);
 int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench);
+// All three projections rebuilt over the workload; one JSON object with events_per_s.
+int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench);
+// Stored-projection lookups and as-of folds of a 1,000-event customer: p50/p99.
+int RunBenchQuery(const CommonFlags& flags, const BenchFlags& bench);
 
 }  // namespace rapport::tools
 

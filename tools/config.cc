@@ -2,6 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <cmath>
+
+#include "ledger/status_macros.h"
 #include "ledger/strings.h"
 
 namespace rapport::tools {
@@ -9,6 +12,50 @@ namespace {
 
 absl::Status Bad(std::string_view key, std::string_view why) {
   return absl::InvalidArgumentError(AbslView(StrCat("config key ", key, ": ", why)));
+}
+
+// `[[loyalty.tiers]]` tables: name, threshold_minor, multiplier (e.g. 1.25, at most 2 decimals).
+absl::Status LoadTiers(const std::string& key, const toml::node& node, projections::Rules* rules) {
+  const toml::array* tiers = node.as_array();
+  if (tiers == nullptr || tiers->empty()) return Bad(key, "must be a non-empty array of tables");
+  rules->tiers.clear();
+  for (size_t i = 0; i < tiers->size(); ++i) {
+    std::string at = StrCat(key, "[", i, "]");
+    const toml::table* t = (*tiers)[i].as_table();
+    if (t == nullptr) return Bad(at, "must be a table with name, threshold_minor, multiplier");
+    projections::Tier tier;
+    for (const auto& [field, v] : *t) {
+      std::string f(field.str());
+      if (f == "name") {
+        auto name = v.value<std::string>();
+        if (!name || name->empty()) return Bad(StrCat(at, ".name"), "must be a non-empty string");
+        tier.name = *name;
+      } else if (f == "threshold_minor") {
+        auto n = v.value<int64_t>();
+        if (!n || *n < 0) return Bad(StrCat(at, ".threshold_minor"), "must be an integer >= 0");
+        tier.threshold_minor = *n;
+      } else if (f == "multiplier") {
+        auto m = v.value<double>();
+        double centi = m ? *m * 100 : -1;
+        if (!m || *m <= 0 || *m > 100 || std::abs(centi - std::round(centi)) > 1e-9) {
+          return Bad(StrCat(at, ".multiplier"), "must be a number > 0 with at most 2 decimals");
+        }
+        tier.multiplier_centi = static_cast<int64_t>(std::round(centi));
+      } else {
+        return Bad(StrCat(at, ".", f), "unknown key");
+      }
+    }
+    if (tier.name.empty()) return Bad(StrCat(at, ".name"), "required");
+    if (i == 0 && tier.threshold_minor != 0) {
+      return Bad(StrCat(at, ".threshold_minor"), "the first (base) tier must have threshold 0");
+    }
+    if (i > 0 && tier.threshold_minor <= rules->tiers.back().threshold_minor) {
+      return Bad(StrCat(at, ".threshold_minor"), "tiers must have increasing thresholds");
+    }
+    if (rules->TierIndex(tier.name) >= 0) return Bad(StrCat(at, ".name"), "duplicate tier");
+    rules->tiers.push_back(std::move(tier));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -39,11 +86,33 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
         if (!v || *v < 256 || *v > (16 << 20))
           return Bad(k, "must be an integer from 256 to 16777216");
         config.codec.max_event_bytes = static_cast<size_t>(*v);
+      } else if (k == "loyalty.currency") {
+        auto v = value.value<std::string>();
+        if (!v || v->size() != 3) return Bad(k, "must be a 3-letter ISO 4217 code");
+        config.rules.currency = *v;
+      } else if (k == "loyalty.points_expiry_days" || k == "loyalty.spend_window_days" ||
+                 k == "loyalty.tier_grace_days" || k == "loyalty.activity_window_days") {
+        auto v = value.value<int64_t>();
+        if (!v || *v < 1 || *v > 36500) return Bad(k, "must be a whole number of days, 1-36500");
+        int64_t* field = k == "loyalty.points_expiry_days"  ? &config.rules.points_expiry_days
+                         : k == "loyalty.spend_window_days" ? &config.rules.spend_window_days
+                         : k == "loyalty.tier_grace_days"   ? &config.rules.tier_grace_days
+                                                            : &config.rules.activity_window_days;
+        *field = *v;
+      } else if (k == "preferences.half_life_days") {
+        auto v = value.value<double>();
+        if (!v || !(*v > 0) || *v > 36500) return Bad(k, "must be a number of days > 0");
+        config.rules.preference_half_life_days = *v;
+      } else if (k == "loyalty.tiers") {
+        RETURN_IF_ERROR(LoadTiers(k, value, &config.rules));
       } else {
         return Bad(k, "unknown key");
       }
     }
   }
+  // tier_override events must name a configured tier.
+  config.codec.tiers.clear();
+  for (const auto& tier : config.rules.tiers) config.codec.tiers.push_back(tier.name);
   return config;
 }
 

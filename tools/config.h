@@ -8,12 +8,14 @@
 #include "absl/status/statusor.h"
 #include "ledger/codec.h"
 #include "ledger/ledger.h"
+#include "projections/rules.h"
 
 namespace rapport::tools {
 
 struct Config {
   ledger::LedgerOptions ledger;
   ledger::CodecOptions codec;
+  projections::Rules rules;
 };
 
 // Loads `path` (empty: the defaults). InvalidArgument naming the key on a bad key or value.

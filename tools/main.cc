@@ -30,6 +30,30 @@ int main(int argc, char** argv) {
   history->add_option("--limit", limit, "at most this many events (0: all)");
   history->callback([&] { code = RunHistory(common, customer, as_of, after_seq, limit); });
 
+  for (const char* name : {"profile", "loyalty", "resume"}) {
+    auto* cmd = app.add_subcommand(
+        name, std::string("the customer's ") + name + " projection as of a time (CONTRACT §4)");
+    add_common(cmd);
+    cmd->add_option("customer", customer, "customer id")->required();
+    cmd->add_option("--as-of", as_of, "fold the events visible at this time (default: now)");
+    cmd->callback([&, name] { code = RunProjection(common, name, customer, as_of); });
+  }
+
+  std::string rebuild_projection;
+  auto* rebuild = app.add_subcommand("rebuild", "rebuild projections from the ledger, then switch");
+  add_common(rebuild);
+  rebuild->add_option("--projection", rebuild_projection,
+                      "profile, loyalty or resume (default: all)");
+  rebuild->callback([&] { code = RunRebuild(common, rebuild_projection); });
+
+  std::string export_projection, export_format = "jsonl";
+  auto* export_cmd = app.add_subcommand("export", "every customer's projection, for analytics");
+  add_common(export_cmd);
+  export_cmd->add_option("--projection", export_projection, "profile, loyalty or resume")
+      ->required();
+  export_cmd->add_option("--format", export_format, "jsonl or csv")->capture_default_str();
+  export_cmd->callback([&] { code = RunExport(common, export_projection, export_format); });
+
   std::string verify_customer;
   auto* verify =
       app.add_subcommand("verify", "recompute every hash; exit 1 naming the first bad record");
@@ -69,6 +93,13 @@ int main(int argc, char** argv) {
       bench_cmd->add_subcommand("replay", "read every record and verify both chains");
   add_bench(bench_replay);
   bench_replay->callback([&] { code = RunBenchReplay(common, bench); });
+
+  auto* bench_rebuild = bench_cmd->add_subcommand("rebuild", "rebuild all three projections");
+  add_bench(bench_rebuild);
+  bench_rebuild->callback([&] { code = RunBenchRebuild(common, bench); });
+  auto* bench_query = bench_cmd->add_subcommand("query", "projection lookups and as-of folds");
+  add_bench(bench_query);
+  bench_query->callback([&] { code = RunBenchQuery(common, bench); });
 
   try {
     app.parse(argc, argv);

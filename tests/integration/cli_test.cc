@@ -124,5 +124,40 @@ TEST_F(CliTest, GenIsDeterministicAndAppendable) {
   EXPECT_EQ(RunRapport(dir_, "verify " + Dir()).exit_code, 0);
 }
 
+TEST_F(CliTest, ProjectionsAsOfRebuildAndExport) {
+  std::string input =
+      InquiryJson("p1", "C-1", "", "2026-01-01T00:00:00Z") + "\n" +
+      R"({"event_id":"p2","type":"purchase","customer_id":"C-1","occurred_at":"2026-02-01T00:00:00Z","channel":"store","source":"pos","data":{"order_id":"O-1","amount_minor":120000,"currency":"CNY"}})" +
+      "\n" + InquiryJson("p3", "C-2", "", "2026-03-01T00:00:00Z") + "\n";
+  ASSERT_EQ(RunRapport(dir_, "append " + Dir(), input).exit_code, 0);
+
+  auto loyalty = RunRapport(dir_, "loyalty C-1 " + Dir());
+  EXPECT_EQ(loyalty.exit_code, 0) << loyalty.err;
+  EXPECT_THAT(loyalty.out, StartsWith("{\"customer_id\":\"C-1\",\"as_of\":\""));
+  EXPECT_THAT(loyalty.out, HasSubstr("\"seq\":2"));
+  auto before = RunRapport(dir_, "loyalty C-1 --as-of 2026-01-15T00:00:00Z " + Dir());
+  EXPECT_EQ(before.exit_code, 0) << before.err;
+  EXPECT_THAT(before.out, HasSubstr("\"as_of\":\"2026-01-15T00:00:00Z\",\"seq\":1"));
+  EXPECT_EQ(RunRapport(dir_, "profile C-1 --as-of 2025-12-31T00:00:00Z " + Dir()).exit_code, 1);
+  EXPECT_EQ(RunRapport(dir_, "resume C-404 " + Dir()).exit_code, 1);
+  EXPECT_EQ(RunRapport(dir_, "resume C-1 --as-of soon " + Dir()).exit_code, 2);
+
+  auto rebuild = RunRapport(dir_, "rebuild " + Dir());
+  EXPECT_EQ(rebuild.exit_code, 0) << rebuild.err;
+  EXPECT_THAT(rebuild.out, HasSubstr("\"events\":3"));
+  EXPECT_EQ(RunRapport(dir_, "rebuild --projection nope " + Dir()).exit_code, 2);
+
+  auto jsonl = RunRapport(dir_, "export --projection resume " + Dir());
+  EXPECT_EQ(jsonl.exit_code, 0) << jsonl.err;
+  EXPECT_EQ(Lines(jsonl.out).size(), 2u);
+  auto csv = RunRapport(dir_, "export --projection loyalty --format csv " + Dir());
+  EXPECT_EQ(csv.exit_code, 0) << csv.err;
+  auto rows = Lines(csv.out);
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_THAT(rows[0], StartsWith("customer_id,as_of,seq,tier,tier_since,tier_history,"));
+  EXPECT_THAT(rows[1], StartsWith("C-1,2026-02-01T00:00:00Z,2,silver,"));
+  EXPECT_EQ(RunRapport(dir_, "export --projection loyalty --format xml " + Dir()).exit_code, 2);
+}
+
 }  // namespace
 }  // namespace rapport

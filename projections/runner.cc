@@ -1,0 +1,559 @@
+#include "projections/runner.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <deque>
+
+#include "absl/container/flat_hash_map.h"
+#include "ledger/record.h"
+#include "ledger/status_macros.h"
+#include "ledger/storage.h"
+#include "ledger/strings.h"
+#include "projections/loyalty.h"
+#include "projections/profile.h"
+#include "projections/resume.h"
+#include "projections/state_codec.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace rapport::projections {
+namespace {
+
+// A reducer state behind one interface, so that the runner treats the three projections alike.
+class AnyState {
+ public:
+  virtual ~AnyState() = default;
+  virtual void Apply(const Touch& touch, const Rules& rules) = 0;
+  virtual std::string Render(ledger::Timestamp as_of, const Rules& rules) const = 0;
+  virtual std::string Encode() const = 0;
+  virtual bool Decode(std::string_view bytes) = 0;
+  virtual std::unique_ptr<AnyState> Clone() const = 0;
+};
+
+template <typename S, void (*ApplyFn)(S*, const Touch&, const Rules&),
+          std::string (*RenderFn)(const S&, ledger::Timestamp, const Rules&),
+          std::string (*EncodeFn)(const S&), bool (*DecodeFn)(std::string_view, S*)>
+class StateOf final : public AnyState {
+ public:
+  void Apply(const Touch& touch, const Rules& rules) override { ApplyFn(&s_, touch, rules); }
+  std::string Render(ledger::Timestamp as_of, const Rules& rules) const override {
+    return RenderFn(s_, as_of, rules);
+  }
+  std::string Encode() const override { return EncodeFn(s_); }
+  bool Decode(std::string_view bytes) override {
+    s_ = S();
+    return DecodeFn(bytes, &s_);
+  }
+  std::unique_ptr<AnyState> Clone() const override { return std::make_unique<StateOf>(*this); }
+
+ private:
+  S s_;
+};
+
+std::unique_ptr<AnyState> NewState(ProjectionKind kind) {
+  switch (kind) {
+    case ProjectionKind::kProfile:
+      return std::make_unique<StateOf<ProfileState, ApplyProfile, RenderProfile, EncodeProfileState,
+                                      DecodeProfileState>>();
+    case ProjectionKind::kLoyalty:
+      return std::make_unique<StateOf<LoyaltyState, ApplyLoyalty, RenderLoyalty, EncodeLoyaltyState,
+                                      DecodeLoyaltyState>>();
+    case ProjectionKind::kResume:
+      return std::make_unique<
+          StateOf<ResumeState, ApplyResume, RenderResume, EncodeResumeState, DecodeResumeState>>();
+  }
+  return nullptr;
+}
+
+// Events may arrive late: up to this long before the customer's latest event they are kept as
+// "pending" (sorted, not yet applied); older ones are folded into the "settled" state. An event
+// older than the settled part forces a fold of the customer from the ledger (rare), so the cost
+// of late events no longer grows with the length of a customer's history.
+constexpr int64_t kReorderWindowMicros = 7 * ledger::kMicrosPerDay;
+
+using SharedTouch = std::shared_ptr<const Touch>;
+
+bool KeyLess(int64_t t1, uint64_t s1, int64_t t2, uint64_t s2) {
+  return t1 != t2 ? t1 < t2 : s1 < s2;
+}
+bool TouchLess(const SharedTouch& a, const SharedTouch& b) {
+  return KeyLess(a->event.occurred_at.micros, a->seq, b->event.occurred_at.micros, b->seq);
+}
+
+// Reads the customer's touches with the given seqs (ascending) from the ledger.
+using TouchLoader =
+    std::function<absl::StatusOr<std::vector<SharedTouch>>(const std::vector<uint64_t>& seqs)>;
+
+// One customer's projection as the runner keeps it.
+struct CustomerProjection {
+  std::unique_ptr<AnyState> settled;
+  int64_t settled_time = INT64_MIN;  // (occurred_at, seq) of the last settled event
+  uint64_t settled_seq = 0;
+  std::deque<SharedTouch> pending;    // sorted by (occurred_at, seq); shared between projections
+  int64_t last_occurred = INT64_MIN;  // the latest occurred_at applied
+  uint64_t max_seq = 0;               // the greatest seq applied
+
+  explicit CustomerProjection(ProjectionKind kind) : settled(NewState(kind)) {}
+
+  // Adds an event; false (and no change) when it sorts before the settled part.
+  bool Add(SharedTouch touch, const Rules& rules) {
+    const int64_t t = touch->event.occurred_at.micros;
+    if (KeyLess(t, touch->seq, settled_time, settled_seq)) return false;
+    last_occurred = std::max(last_occurred, t);
+    max_seq = std::max(max_seq, touch->seq);
+    pending.insert(std::upper_bound(pending.begin(), pending.end(), touch, TouchLess),
+                   std::move(touch));
+    const int64_t horizon = last_occurred - kReorderWindowMicros;
+    while (!pending.empty() && pending.front()->event.occurred_at.micros < horizon) {
+      settled->Apply(*pending.front(), rules);
+      settled_time = pending.front()->event.occurred_at.micros;
+      settled_seq = pending.front()->seq;
+      pending.pop_front();
+    }
+    return true;
+  }
+
+  // The state with every event applied (a copy; the settled part is unchanged).
+  std::unique_ptr<AnyState> Full(const Rules& rules) const {
+    std::unique_ptr<AnyState> full = settled->Clone();
+    for (const auto& t : pending) full->Apply(*t, rules);
+    return full;
+  }
+
+  // Pending events are stored as seqs and read back from the ledger.
+  std::string Encode() const {
+    std::string out;
+    StateWriter w(&out);
+    w.I64(last_occurred);
+    w.U64(max_seq);
+    w.I64(settled_time);
+    w.U64(settled_seq);
+    w.Str(settled->Encode());
+    w.U64(pending.size());
+    for (const auto& t : pending) w.U64(t->seq);
+    return out;
+  }
+
+  absl::Status Decode(std::string_view bytes, const TouchLoader& load) {
+    StateReader r(bytes);
+    std::string state;
+    uint64_t n = 0;
+    auto bad = [] { return absl::DataLossError("corrupt projection state"); };
+    if (!r.I64(&last_occurred) || !r.U64(&max_seq) || !r.I64(&settled_time) ||
+        !r.U64(&settled_seq) || !r.Str(&state) || !settled->Decode(state) || !r.U64(&n) ||
+        n > bytes.size() / 8) {
+      return bad();
+    }
+    std::vector<uint64_t> seqs(n);
+    for (auto& s : seqs) {
+      if (!r.U64(&s)) return bad();
+    }
+    if (!r.AtEnd()) return bad();
+    pending.clear();
+    if (seqs.empty()) return absl::OkStatus();
+    std::vector<uint64_t> sorted = seqs;
+    std::sort(sorted.begin(), sorted.end());
+    ASSIGN_OR_RETURN(std::vector<SharedTouch> touches, load(sorted));
+    if (touches.size() != seqs.size()) return bad();
+    pending.assign(touches.begin(), touches.end());
+    std::sort(pending.begin(), pending.end(), TouchLess);
+    return absl::OkStatus();
+  }
+};
+
+TouchLoader LoaderFor(const ledger::Ledger& ledger, std::string customer_id) {
+  return [&ledger, customer_id = std::move(customer_id)](
+             const std::vector<uint64_t>& seqs) -> absl::StatusOr<std::vector<SharedTouch>> {
+    ASSIGN_OR_RETURN(auto records, ledger.ReadCustomer(customer_id, ledger::Seq(seqs.front() - 1),
+                                                       seqs.back() - seqs.front() + 1));
+    std::vector<SharedTouch> out;
+    size_t next = 0;
+    for (const auto& record : records) {
+      if (next < seqs.size() && record.seq.value() == seqs[next]) {
+        ASSIGN_OR_RETURN(Touch t, TouchFromRecord(record));
+        out.push_back(std::make_shared<const Touch>(std::move(t)));
+        ++next;
+      }
+    }
+    return out;
+  };
+}
+
+std::string StateKey(ProjectionKind kind, uint32_t version, std::string_view customer_id) {
+  std::string key;
+  key.push_back(static_cast<char>(kind));
+  ledger::PutFixed32BE(&key, version);
+  key.append(customer_id);
+  return key;
+}
+
+std::string CurrentKey(ProjectionKind kind) { return StrCat("current/", ProjectionName(kind)); }
+std::string FingerprintKey(ProjectionKind kind, uint32_t version) {
+  return StrCat("fingerprint/", ProjectionName(kind), "/", version);
+}
+std::string CheckpointKey(ProjectionKind kind, uint32_t version, uint32_t partition) {
+  return StrCat("checkpoint/", ProjectionName(kind), "/", version, "/", partition);
+}
+
+std::string U64Value(uint64_t v) {
+  std::string out;
+  ledger::PutFixed64BE(&out, v);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::string> ProjectionColumnFamilies() { return {kProjectionsCf, kProjectionMetaCf}; }
+
+struct Runner::Version {
+  ProjectionKind kind;
+  uint32_t number = 1;
+  bool rules_match = true;
+  std::vector<uint64_t> checkpoints;  // last applied position, by partition
+};
+
+Runner::Runner(ledger::Ledger* ledger, const RunnerOptions& options)
+    : ledger_(ledger), options_(options) {}
+
+Runner::~Runner() {
+  stop_ = true;
+  if (background_.joinable()) background_.join();
+}
+
+absl::Status Runner::Open(ledger::Ledger* ledger, const RunnerOptions& options,
+                          std::unique_ptr<Runner>* out) {
+  std::unique_ptr<Runner> runner(new Runner(ledger, options));
+  runner->states_cf_ = ledger->column_family(kProjectionsCf);
+  runner->meta_cf_ = ledger->column_family(kProjectionMetaCf);
+  if (runner->states_cf_ == nullptr || runner->meta_cf_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "the ledger was opened without the projection column families");
+  }
+  RETURN_IF_ERROR(runner->LoadVersions());
+  *out = std::move(runner);
+  return absl::OkStatus();
+}
+
+absl::Status Runner::LoadVersions() {
+  rocksdb::DB* db = ledger_->db();
+  const std::string fingerprint = options_.rules.Fingerprint();
+  rocksdb::WriteBatch batch;
+  absl::MutexLock lock(&mu_);
+  for (ProjectionKind kind : kAllProjections) {
+    auto v = std::make_unique<Version>();
+    v->kind = kind;
+    std::string value;
+    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta_cf_, CurrentKey(kind), &value);
+    if (s.ok() && value.size() == 8) {
+      v->number = static_cast<uint32_t>(ledger::GetFixed64BE(value.data()));
+      std::string stored;
+      s = db->Get(rocksdb::ReadOptions(), meta_cf_, FingerprintKey(kind, v->number), &stored);
+      v->rules_match = s.ok() && stored == fingerprint;
+    } else if (s.IsNotFound()) {
+      // First use: version 1 with today's rules, nothing applied yet.
+      batch.Put(meta_cf_, CurrentKey(kind), U64Value(v->number));
+      batch.Put(meta_cf_, FingerprintKey(kind, v->number), fingerprint);
+    } else {
+      return ledger::ToStatus(s, "reading projection metadata");
+    }
+    v->checkpoints.assign(ledger_->partitions(), 0);
+    for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
+      if (db->Get(rocksdb::ReadOptions(), meta_cf_, CheckpointKey(kind, v->number, p), &value)
+              .ok() &&
+          value.size() == 8) {
+        v->checkpoints[p] = ledger::GetFixed64BE(value.data());
+      }
+    }
+    current_.push_back(std::move(v));
+  }
+  // A read-only ledger cannot record version 1; its queries fold from the ledger.
+  if (batch.Count() > 0 && !ledger_->read_only()) {
+    RETURN_IF_ERROR(ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &batch),
+                                     "writing projection metadata"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Runner::Advance(const std::vector<Version*>& versions, uint64_t* applied,
+                             const std::function<void(uint64_t)>& on_batch) {
+  // Partitions are independent (a customer lives in one): two threads share them out.
+  std::vector<ledger::PartitionHead> heads = ledger_->Heads();
+  std::atomic<size_t> next{0};
+  std::atomic<uint64_t> total{*applied};
+  absl::Mutex callback_mu;
+  std::vector<absl::Status> statuses(heads.size());
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1)) < heads.size();) {
+      statuses[i] = AdvancePartition(versions, heads[i], [&](uint64_t n) {
+        uint64_t done = total.fetch_add(n) + n;
+        if (on_batch) {
+          absl::MutexLock lock(&callback_mu);
+          on_batch(done);
+        }
+      });
+    }
+  };
+  std::vector<std::thread> threads;
+  for (size_t t = 1; t < std::min<size_t>(2, heads.size()); ++t) threads.emplace_back(work);
+  work();
+  for (auto& t : threads) t.join();
+  *applied = total.load();
+  for (const auto& s : statuses) RETURN_IF_ERROR(s);
+  return absl::OkStatus();
+}
+
+absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
+                                      const ledger::PartitionHead& head,
+                                      const std::function<void(uint64_t)>& on_batch) {
+  rocksdb::DB* db = ledger_->db();
+  const Rules& rules = options_.rules;
+  {
+    const uint32_t p = head.partition.value();
+    uint64_t from = UINT64_MAX;
+    for (const Version* v : versions) from = std::min(from, v->checkpoints[p]);
+    // (version index, customer) → projection, kept across batches so that a customer's state is
+    // decoded once per call rather than once per batch; bounded.
+    absl::flat_hash_map<std::pair<size_t, std::string>, std::unique_ptr<CustomerProjection>> cache;
+    constexpr size_t kMaxCached = 60000;
+    while (from < head.position.value()) {
+      if (cache.size() > kMaxCached) cache.clear();
+      std::vector<ledger::StoredRecord> chunk;
+      RETURN_IF_ERROR(ledger_->ScanPartition(head.partition, ledger::Position(from + 1),
+                                             [&](const ledger::StoredRecord& r) {
+                                               if (r.position > head.position) return false;
+                                               chunk.push_back(r);
+                                               return chunk.size() < options_.batch_records;
+                                             }));
+      if (chunk.empty()) break;
+      std::vector<std::pair<size_t, std::string>> touched;
+      for (const auto& record : chunk) {
+        ASSIGN_OR_RETURN(Touch parsed, TouchFromRecord(record));
+        auto touch = std::make_shared<const Touch>(std::move(parsed));
+        for (size_t vi = 0; vi < versions.size(); ++vi) {
+          Version* v = versions[vi];
+          if (v->checkpoints[p] >= record.position.value()) continue;
+          auto [it, inserted] = cache.try_emplace({vi, record.customer_id});
+          touched.emplace_back(vi, record.customer_id);
+          if (inserted) {
+            it->second = std::make_unique<CustomerProjection>(v->kind);
+            std::string value;
+            rocksdb::Status s = db->Get(rocksdb::ReadOptions(), states_cf_,
+                                        StateKey(v->kind, v->number, record.customer_id), &value);
+            if (s.ok()) {
+              RETURN_IF_ERROR(it->second->Decode(value, LoaderFor(*ledger_, record.customer_id)));
+            } else if (!s.IsNotFound()) {
+              return ledger::ToStatus(s, "reading projection state");
+            }
+          }
+          if (!it->second->Add(touch, rules)) {
+            // Later than the reorder window allows: fold the customer again up to this record.
+            ASSIGN_OR_RETURN(auto records, ledger_->ReadCustomer(record.customer_id, ledger::Seq(0),
+                                                                 record.seq.value()));
+            std::vector<SharedTouch> touches;
+            for (const auto& r : records) {
+              ASSIGN_OR_RETURN(Touch t, TouchFromRecord(r));
+              touches.push_back(std::make_shared<const Touch>(std::move(t)));
+            }
+            std::sort(touches.begin(), touches.end(), TouchLess);
+            it->second = std::make_unique<CustomerProjection>(v->kind);
+            for (auto& t : touches) it->second->Add(std::move(t), rules);
+          }
+        }
+      }
+      rocksdb::WriteBatch batch;
+      std::sort(touched.begin(), touched.end());
+      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+      for (const auto& key : touched) {
+        const Version* v = versions[key.first];
+        batch.Put(states_cf_, StateKey(v->kind, v->number, key.second), cache[key]->Encode());
+      }
+      uint64_t last = chunk.back().position.value();
+      for (Version* v : versions) {
+        if (v->checkpoints[p] < last) {
+          batch.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(last));
+        }
+      }
+      // Not synced: the ledger's own WAL sync orders it, and a lost tail is re-applied from the
+      // checkpoint it was written with.
+      RETURN_IF_ERROR(
+          ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &batch), "writing projection state"));
+      for (Version* v : versions) v->checkpoints[p] = std::max(v->checkpoints[p], last);
+      from = last;
+      on_batch(chunk.size());
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Runner::CatchUp() {
+  absl::MutexLock lock(&mu_);
+  std::vector<Version*> versions;
+  for (auto& v : current_) versions.push_back(v.get());
+  uint64_t applied = 0;
+  return Advance(versions, &applied);
+}
+
+void Runner::StartBackground() {
+  if (background_.joinable()) return;
+  background_ = std::thread([this] {
+    uint64_t seen = 0;
+    while (!stop_.load()) {
+      seen = ledger_->WaitForCommit(seen, absl::Milliseconds(200));
+      if (stop_.load()) break;
+      absl::Status s = CatchUp();
+      if (!s.ok()) {
+        std::fprintf(stderr, "projections: %s\n", std::string(s.message()).c_str());
+        absl::SleepFor(absl::Seconds(1));
+      }
+    }
+  });
+}
+
+absl::StatusOr<std::string> Runner::Stored(ProjectionKind kind,
+                                           std::string_view customer_id) const {
+  uint32_t version;
+  {
+    absl::MutexLock lock(&mu_);
+    version = current_[static_cast<size_t>(kind)]->number;
+  }
+  std::string value;
+  rocksdb::Status s = ledger_->db()->Get(rocksdb::ReadOptions(), states_cf_,
+                                         StateKey(kind, version, customer_id), &value);
+  if (s.IsNotFound()) {
+    return absl::NotFoundError(AbslView(StrCat("no ", ProjectionName(kind), " for ", customer_id)));
+  }
+  RETURN_IF_ERROR(ledger::ToStatus(s, "reading projection state"));
+  CustomerProjection stored(kind);
+  RETURN_IF_ERROR(stored.Decode(value, LoaderFor(*ledger_, std::string(customer_id))));
+  return stored.Full(options_.rules)
+      ->Render(ledger::Timestamp{stored.last_occurred}, options_.rules);
+}
+
+absl::StatusOr<std::string> Runner::Query(ProjectionKind kind, std::string_view customer_id,
+                                          ledger::Timestamp as_of) const {
+  uint32_t version;
+  bool rules_match;
+  {
+    absl::MutexLock lock(&mu_);
+    version = current_[static_cast<size_t>(kind)]->number;
+    rules_match = current_[static_cast<size_t>(kind)]->rules_match;
+  }
+  std::string value;
+  rocksdb::Status s = ledger_->db()->Get(rocksdb::ReadOptions(), states_cf_,
+                                         StateKey(kind, version, customer_id), &value);
+  CustomerProjection stored(kind);
+  if (rules_match && s.ok() &&
+      stored.Decode(value, LoaderFor(*ledger_, std::string(customer_id))).ok() &&
+      as_of.micros >= stored.last_occurred) {
+    // The stored state holds every applied event; it answers for as_of only when those are all
+    // of the customer's events (the runner is not behind for this customer).
+    ASSIGN_OR_RETURN(ledger::Seq events, ledger_->CustomerVersion(customer_id));
+    if (events.value() == stored.max_seq)
+      return stored.Full(options_.rules)->Render(as_of, options_.rules);
+  }
+  return FoldFromLedger(*ledger_, customer_id, kind, as_of, options_.rules);
+}
+
+absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
+                             const std::function<void(uint64_t, uint64_t)>& progress) {
+  rocksdb::DB* db = ledger_->db();
+  std::vector<std::unique_ptr<Version>> next;
+  rocksdb::WriteBatch start;
+  {
+    absl::MutexLock lock(&mu_);
+    for (ProjectionKind kind : kinds) {
+      auto v = std::make_unique<Version>();
+      v->kind = kind;
+      v->number = current_[static_cast<size_t>(kind)]->number + 1;
+      v->checkpoints.assign(ledger_->partitions(), 0);
+      // A rebuild that died half-way left keys of this version number: start it clean.
+      start.DeleteRange(states_cf_, StateKey(kind, v->number, ""),
+                        StateKey(kind, v->number + 1, ""));
+      start.Put(meta_cf_, FingerprintKey(kind, v->number), options_.rules.Fingerprint());
+      for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
+        start.Put(meta_cf_, CheckpointKey(kind, v->number, p), U64Value(0));
+      }
+      next.push_back(std::move(v));
+    }
+  }
+  RETURN_IF_ERROR(
+      ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &start), "starting a rebuild"));
+
+  uint64_t total = 0;
+  for (const auto& head : ledger_->Heads()) total += head.position.value();
+  uint64_t applied = 0;
+  std::vector<Version*> versions;
+  for (auto& v : next) versions.push_back(v.get());
+  // Most of the work, while the current versions keep serving and being updated.
+  RETURN_IF_ERROR(Advance(versions, &applied, [&](uint64_t done) {
+    if (progress) progress(done, std::max(total, done));
+  }));
+  absl::MutexLock lock(&mu_);
+  // The records committed meanwhile, then the switch, with the live runner paused.
+  RETURN_IF_ERROR(Advance(versions, &applied));
+  rocksdb::WriteBatch finish;
+  for (auto& v : next) {
+    Version& old = *current_[static_cast<size_t>(v->kind)];
+    finish.Put(meta_cf_, CurrentKey(v->kind), U64Value(v->number));
+    finish.DeleteRange(states_cf_, StateKey(v->kind, old.number, ""),
+                       StateKey(v->kind, old.number + 1, ""));
+    finish.Delete(meta_cf_, FingerprintKey(v->kind, old.number));
+    for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
+      finish.Delete(meta_cf_, CheckpointKey(v->kind, old.number, p));
+    }
+  }
+  rocksdb::WriteOptions sync;
+  sync.sync = true;
+  RETURN_IF_ERROR(ledger::ToStatus(db->Write(sync, &finish), "switching to the rebuilt version"));
+  for (auto& v : next) current_[static_cast<size_t>(v->kind)] = std::move(v);
+  if (progress) progress(applied, std::max(total, applied));
+  return absl::OkStatus();
+}
+
+absl::Status Runner::ForEachStored(
+    ProjectionKind kind, const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  uint32_t version;
+  {
+    absl::MutexLock lock(&mu_);
+    version = current_[static_cast<size_t>(kind)]->number;
+  }
+  std::string lower = StateKey(kind, version, "");
+  std::string upper = StateKey(kind, version + 1, "");
+  rocksdb::Slice upper_slice(upper);
+  rocksdb::ReadOptions ro;
+  ro.iterate_upper_bound = &upper_slice;
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(ledger_->db()->NewIterator(ro, states_cf_));
+  for (it->Seek(lower); it->Valid(); it->Next()) {
+    std::string_view key(it->key().data(), it->key().size());
+    CustomerProjection stored(kind);
+    std::string_view customer = key.substr(lower.size());
+    RETURN_IF_ERROR(stored.Decode(std::string_view(it->value().data(), it->value().size()),
+                                  LoaderFor(*ledger_, std::string(customer))));
+    std::string json = stored.Full(options_.rules)
+                           ->Render(ledger::Timestamp{stored.last_occurred}, options_.rules);
+    if (!fn(customer, json)) break;
+  }
+  return ledger::ToStatus(it->status(), "reading projection states");
+}
+
+std::vector<ProjectionStatus> Runner::Status() const {
+  auto heads = ledger_->Heads();
+  absl::MutexLock lock(&mu_);
+  std::vector<ProjectionStatus> out;
+  for (const auto& v : current_) {
+    ProjectionStatus s;
+    s.kind = v->kind;
+    s.version = v->number;
+    s.rules_match = v->rules_match;
+    for (uint32_t p = 0; p < heads.size() && p < v->checkpoints.size(); ++p) {
+      s.applied += v->checkpoints[p];
+      s.behind +=
+          heads[p].position.value() - std::min(heads[p].position.value(), v->checkpoints[p]);
+    }
+    out.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace rapport::projections

@@ -1,0 +1,110 @@
+// Keeps the stored projections up to date with the ledger (CONTRACT §4, DESIGN.md data flow):
+// after each group commit the runner applies the new records and writes the changed customers'
+// states together with its checkpoints in one WriteBatch, so a crash can neither skip nor
+// double-apply an event. A projection lives in versions: `Rebuild` builds a new version from
+// position 1 while the current one keeps serving, then switches to it atomically.
+#ifndef RAPPORT_PROJECTIONS_RUNNER_H_
+#define RAPPORT_PROJECTIONS_RUNNER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "ledger/ledger.h"
+#include "projections/fold.h"
+#include "projections/rules.h"
+
+namespace rapport::projections {
+
+// Column families the runner keeps in the ledger's database; put them in
+// LedgerOptions::extra_column_families.
+inline constexpr char kProjectionsCf[] = "projections";  // kind ‖ version ‖ customer → state
+inline constexpr char kProjectionMetaCf[] = "projection_meta";
+std::vector<std::string> ProjectionColumnFamilies();
+
+struct RunnerOptions {
+  Rules rules;
+  // Records applied per WriteBatch.
+  size_t batch_records = 4096;
+};
+
+// What the runner knows of one projection.
+struct ProjectionStatus {
+  ProjectionKind kind;
+  uint32_t version = 0;
+  bool rules_match = true;  // false: stored with other rules; a rebuild is due
+  uint64_t applied = 0;     // records applied in the current version, over all partitions
+  uint64_t behind = 0;      // committed records not applied yet
+};
+
+// Thread-safe. Owns no ledger: `ledger` must outlive the runner. On a read-only ledger only the
+// query methods work.
+class Runner {
+ public:
+  static absl::Status Open(ledger::Ledger* ledger, const RunnerOptions& options,
+                           std::unique_ptr<Runner>* runner);
+  ~Runner();
+
+  // Applies every committed record not yet applied, in every projection's current version.
+  absl::Status CatchUp();
+  // Runs CatchUp after every group commit on a thread of its own until destruction.
+  void StartBackground();
+
+  // The stored projection, rendered as of the customer's latest applied occurred_at (what
+  // changelogs publish). NotFound for a customer without events applied.
+  absl::StatusOr<std::string> Stored(ProjectionKind kind, std::string_view customer_id) const;
+  // The projection as of `as_of`: from the stored state when it already holds exactly the events
+  // visible then, otherwise by folding the ledger. NotFound when no event is visible.
+  absl::StatusOr<std::string> Query(ProjectionKind kind, std::string_view customer_id,
+                                    ledger::Timestamp as_of) const;
+
+  // Builds a new version of each of `kinds` from position 1 (one pass over the ledger) while the
+  // current ones serve, then switches to them atomically. `progress(done, total)` is called now
+  // and then, from one thread at a time.
+  absl::Status Rebuild(const std::vector<ProjectionKind>& kinds,
+                       const std::function<void(uint64_t, uint64_t)>& progress = {});
+
+  // Calls `fn(customer_id, json)` for every stored projection of `kind` (current version), in
+  // customer id order, until it returns false. The JSON is rendered as of each customer's latest
+  // occurred_at.
+  absl::Status ForEachStored(
+      ProjectionKind kind,
+      const std::function<bool(std::string_view customer_id, std::string_view json)>& fn) const;
+
+  std::vector<ProjectionStatus> Status() const;
+  const Rules& rules() const { return options_.rules; }
+
+ private:
+  struct Version;
+  Runner(ledger::Ledger* ledger, const RunnerOptions& options);
+  absl::Status LoadVersions();
+  // Applies records after the checkpoints of `versions` (a subset of kinds) up to the heads.
+  absl::Status Advance(const std::vector<Version*>& versions, uint64_t* applied,
+                       const std::function<void(uint64_t)>& on_batch = {});
+  // One partition of Advance; `on_batch(records)` after each WriteBatch.
+  absl::Status AdvancePartition(const std::vector<Version*>& versions,
+                                const ledger::PartitionHead& head,
+                                const std::function<void(uint64_t)>& on_batch);
+
+  ledger::Ledger* const ledger_;
+  const RunnerOptions options_;
+  rocksdb::ColumnFamilyHandle* states_cf_ = nullptr;
+  rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
+
+  // Serialises writers of projection state (CatchUp and the final step of a Rebuild).
+  mutable absl::Mutex mu_;
+  std::vector<std::unique_ptr<Version>> current_ ABSL_GUARDED_BY(mu_);  // by kind
+
+  std::atomic<bool> stop_{false};
+  std::thread background_;
+};
+
+}  // namespace rapport::projections
+
+#endif  // RAPPORT_PROJECTIONS_RUNNER_H_
