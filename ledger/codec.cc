@@ -607,7 +607,8 @@ absl::Status ValidateDataField(const Event& ev, DataField f, const CodecOptions&
       return absl::OkStatus();
     case Kind::kTier: {
       const std::string& v = *StringMember(d, f);
-      if (v.empty() || json::CodePoints(v) > 256) return InvalidField(path, "must be 1-256 characters");
+      if (v.empty() || json::CodePoints(v) > 256)
+        return InvalidField(path, "must be 1-256 characters");
       if (!options.tiers.empty() &&
           std::find(options.tiers.begin(), options.tiers.end(), v) == options.tiers.end()) {
         std::string list;

@@ -673,6 +673,15 @@ absl::Status Ledger::Flush() {
   return ToStatus(db_->Flush(fo, handles_), "flushing memtables");
 }
 
+absl::Status Ledger::Compact() {
+  RETURN_IF_ERROR(Flush());
+  for (auto* h : handles_) {
+    RETURN_IF_ERROR(ToStatus(db_->CompactRange(rocksdb::CompactRangeOptions(), h, nullptr, nullptr),
+                             "compacting"));
+  }
+  return absl::OkStatus();
+}
+
 rocksdb::ColumnFamilyHandle* Ledger::column_family(std::string_view name) const {
   for (size_t i = 0; i < options_.extra_column_families.size(); ++i) {
     if (options_.extra_column_families[i] == name) return extra_[i];

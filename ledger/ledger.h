@@ -172,9 +172,9 @@ class Ledger {
   // One record; NotFound when the position is past the head.
   absl::StatusOr<StoredRecord> ReadRecord(PartitionId partition, Position position) const;
   // Calls `fn` for the partition's records from `from` on, in position order, until it returns
-  // false. DataLoss on an undecodable record.
+  // false; `fn` may move from the record it is given. DataLoss on an undecodable record.
   absl::Status ScanPartition(PartitionId partition, Position from,
-                             const std::function<bool(const StoredRecord&)>& fn) const;
+                             const std::function<bool(StoredRecord&)>& fn) const;
   // The customer an identity resolves to, or nullopt.
   absl::StatusOr<std::optional<std::string>> LookupIdentity(const Identity& identity) const;
 
@@ -189,6 +189,9 @@ class Ledger {
 
   // Flushes every memtable to SST files (checkpoints, benchmarks).
   absl::Status Flush();
+  // Flushes and fully compacts every column family, so that benchmarks of reads start from a
+  // settled store rather than racing background compactions.
+  absl::Status Compact();
 
   // The handle of one of options.extra_column_families (owned by the ledger), or null (also when
   // a read-only ledger does not have it yet).

@@ -125,7 +125,7 @@ std::unique_ptr<rocksdb::Iterator> Ledger::NewScan(PartitionId partition) const 
 }
 
 absl::Status Ledger::ScanPartition(PartitionId partition, Position from,
-                                   const std::function<bool(const StoredRecord&)>& fn) const {
+                                   const std::function<bool(StoredRecord&)>& fn) const {
   std::unique_ptr<rocksdb::Iterator> it = NewScan(partition);
   for (it->Seek(RecordKey(partition, from)); it->Valid(); it->Next()) {
     ASSIGN_OR_RETURN(StoredRecord rec, DecodeRecord(ToView(it->value())));

@@ -219,7 +219,9 @@ absl::StatusOr<CanonicalEnvelope> ParseCanonical(std::string_view c) {
   env.event_json = c.substr(event_start, tail - event_start);
   // The tail is `,"event_id":…,"partition":…,"position":…,"recorded_at":…,"seq":…}`; parse it
   // as the continuation of an object.
-  std::string tail_obj = StrCat("{", c.substr(tail + 1));
+  thread_local std::string tail_obj;
+  tail_obj.assign("{");
+  tail_obj.append(c.substr(tail + 1));
   json::Reader tr(tail_obj);
   if (!tr.BeginObject()) return bad("tail");
   while (true) {

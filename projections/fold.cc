@@ -50,11 +50,7 @@ absl::StatusOr<Touch> TouchFromRecord(const ledger::StoredRecord& record, std::s
         StrCat("partition ", record.partition.value(), " position ", record.position.value(),
                ": the stored event does not parse: ", StdView(event.status().message()))));
   }
-  Touch touch;
-  touch.event = *std::move(event);
-  touch.seq = record.seq.value();
-  touch.position = record.position.value();
-  return touch;
+  return Touch{*std::move(event), record.seq.value(), record.position.value()};
 }
 
 std::optional<std::string> Fold(ProjectionKind kind, std::vector<Touch> touches,

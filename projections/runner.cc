@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "ledger/record.h"
@@ -84,25 +85,50 @@ bool TouchLess(const SharedTouch& a, const SharedTouch& b) {
 using TouchLoader =
     std::function<absl::StatusOr<std::vector<SharedTouch>>(const std::vector<uint64_t>& seqs)>;
 
-// One customer's projection as the runner keeps it.
+// One customer's projection as the runner keeps it: the settled state, the pending events, and
+// the full state (settled + pending applied) kept up to date incrementally, so that reading the
+// projection never re-applies the pending events.
 struct CustomerProjection {
   std::unique_ptr<AnyState> settled;
+  std::unique_ptr<AnyState> full;
   int64_t settled_time = INT64_MIN;  // (occurred_at, seq) of the last settled event
   uint64_t settled_seq = 0;
-  std::deque<SharedTouch> pending;    // sorted by (occurred_at, seq); shared between projections
-  int64_t last_occurred = INT64_MIN;  // the latest occurred_at applied
-  uint64_t max_seq = 0;               // the greatest seq applied
+  std::deque<SharedTouch> pending;     // sorted by (occurred_at, seq); shared between projections
+  std::vector<uint64_t> pending_seqs;  // when decoded without loading the pending events
+  int64_t last_occurred = INT64_MIN;   // the latest occurred_at applied
+  uint64_t max_seq = 0;                // the greatest seq applied
+  std::string rendered;                // full, rendered as of last_occurred ("" if not yet)
+  // Whether `full` is kept current on every Add (live updates), or computed once when encoded
+  // (rebuilds, whose events arrive far faster than anyone reads them).
+  bool maintain_full = true;
+  bool full_valid = true;
 
-  explicit CustomerProjection(ProjectionKind kind) : settled(NewState(kind)) {}
+  void MakeFull(const Rules& rules) {
+    full = settled->Clone();
+    for (const auto& t : pending) full->Apply(*t, rules);
+    full_valid = true;
+  }
+
+  explicit CustomerProjection(ProjectionKind kind)
+      : settled(NewState(kind)), full(NewState(kind)) {}
 
   // Adds an event; false (and no change) when it sorts before the settled part.
   bool Add(SharedTouch touch, const Rules& rules) {
     const int64_t t = touch->event.occurred_at.micros;
     if (KeyLess(t, touch->seq, settled_time, settled_seq)) return false;
+    auto at = std::upper_bound(pending.begin(), pending.end(), touch, TouchLess);
+    if (!maintain_full) {
+      full_valid = false;
+    } else if (full_valid && at == pending.end()) {
+      full->Apply(*touch, rules);  // in time order: the common case
+    } else {
+      full_valid = false;  // a late event within the window: rebuilt from settled + pending
+    }
     last_occurred = std::max(last_occurred, t);
     max_seq = std::max(max_seq, touch->seq);
-    pending.insert(std::upper_bound(pending.begin(), pending.end(), touch, TouchLess),
-                   std::move(touch));
+    rendered.clear();
+    pending.insert(at, std::move(touch));
+    if (maintain_full && !full_valid) MakeFull(rules);
     const int64_t horizon = last_occurred - kReorderWindowMicros;
     while (!pending.empty() && pending.front()->event.occurred_at.micros < horizon) {
       settled->Apply(*pending.front(), rules);
@@ -113,15 +139,11 @@ struct CustomerProjection {
     return true;
   }
 
-  // The state with every event applied (a copy; the settled part is unchanged).
-  std::unique_ptr<AnyState> Full(const Rules& rules) const {
-    std::unique_ptr<AnyState> full = settled->Clone();
-    for (const auto& t : pending) full->Apply(*t, rules);
-    return full;
-  }
-
-  // Pending events are stored as seqs and read back from the ledger.
-  std::string Encode() const {
+  // `render`: store the full state rendered too (live updates; rebuilds leave it to readers).
+  std::string Encode(bool render, const Rules& rules) {
+    if (!full_valid) MakeFull(rules);
+    if (render && rendered.empty())
+      rendered = full->Render(ledger::Timestamp{last_occurred}, rules);
     std::string out;
     StateWriter w(&out);
     w.I64(last_occurred);
@@ -129,35 +151,45 @@ struct CustomerProjection {
     w.I64(settled_time);
     w.U64(settled_seq);
     w.Str(settled->Encode());
+    w.Str(full->Encode());
+    w.Str(render ? rendered : std::string());
     w.U64(pending.size());
     for (const auto& t : pending) w.U64(t->seq);
     return out;
   }
 
-  absl::Status Decode(std::string_view bytes, const TouchLoader& load) {
+  // Decodes a stored projection; with `load`, also reads its pending events back from the ledger
+  // (needed to add events, not to read the projection).
+  absl::Status Decode(std::string_view bytes, const TouchLoader* load) {
     StateReader r(bytes);
     std::string state;
     uint64_t n = 0;
     auto bad = [] { return absl::DataLossError("corrupt projection state"); };
     if (!r.I64(&last_occurred) || !r.U64(&max_seq) || !r.I64(&settled_time) ||
-        !r.U64(&settled_seq) || !r.Str(&state) || !settled->Decode(state) || !r.U64(&n) ||
-        n > bytes.size() / 8) {
+        !r.U64(&settled_seq) || !r.Str(&state) || !settled->Decode(state) || !r.Str(&state) ||
+        !full->Decode(state) || !r.Str(&rendered) || !r.U64(&n) || n > bytes.size() / 8) {
       return bad();
     }
-    std::vector<uint64_t> seqs(n);
-    for (auto& s : seqs) {
+    pending_seqs.resize(n);
+    for (auto& s : pending_seqs) {
       if (!r.U64(&s)) return bad();
     }
     if (!r.AtEnd()) return bad();
     pending.clear();
-    if (seqs.empty()) return absl::OkStatus();
-    std::vector<uint64_t> sorted = seqs;
+    if (load == nullptr || pending_seqs.empty()) return absl::OkStatus();
+    std::vector<uint64_t> sorted = pending_seqs;
     std::sort(sorted.begin(), sorted.end());
-    ASSIGN_OR_RETURN(std::vector<SharedTouch> touches, load(sorted));
-    if (touches.size() != seqs.size()) return bad();
+    ASSIGN_OR_RETURN(std::vector<SharedTouch> touches, (*load)(sorted));
+    if (touches.size() != sorted.size()) return bad();
     pending.assign(touches.begin(), touches.end());
     std::sort(pending.begin(), pending.end(), TouchLess);
     return absl::OkStatus();
+  }
+
+  // The projection as of `as_of` >= last_occurred, or as of the latest event.
+  std::string Render(std::optional<ledger::Timestamp> as_of, const Rules& rules) const {
+    if (!as_of && !rendered.empty()) return rendered;
+    return full->Render(as_of.value_or(ledger::Timestamp{last_occurred}), rules);
   }
 };
 
@@ -274,8 +306,8 @@ absl::Status Runner::LoadVersions() {
   return absl::OkStatus();
 }
 
-absl::Status Runner::Advance(const std::vector<Version*>& versions, uint64_t* applied,
-                             const std::function<void(uint64_t)>& on_batch) {
+absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferred,
+                             uint64_t* applied, const std::function<void(uint64_t)>& on_batch) {
   // Partitions are independent (a customer lives in one): two threads share them out.
   std::vector<ledger::PartitionHead> heads = ledger_->Heads();
   std::atomic<size_t> next{0};
@@ -284,7 +316,7 @@ absl::Status Runner::Advance(const std::vector<Version*>& versions, uint64_t* ap
   std::vector<absl::Status> statuses(heads.size());
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < heads.size();) {
-      statuses[i] = AdvancePartition(versions, heads[i], [&](uint64_t n) {
+      statuses[i] = AdvancePartition(versions, heads[i], deferred, [&](uint64_t n) {
         uint64_t done = total.fetch_add(n) + n;
         if (on_batch) {
           absl::MutexLock lock(&callback_mu);
@@ -303,7 +335,7 @@ absl::Status Runner::Advance(const std::vector<Version*>& versions, uint64_t* ap
 }
 
 absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
-                                      const ledger::PartitionHead& head,
+                                      const ledger::PartitionHead& head, bool deferred,
                                       const std::function<void(uint64_t)>& on_batch) {
   rocksdb::DB* db = ledger_->db();
   const Rules& rules = options_.rules;
@@ -313,34 +345,80 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
     for (const Version* v : versions) from = std::min(from, v->checkpoints[p]);
     // (version index, customer) → projection, kept across batches so that a customer's state is
     // decoded once per call rather than once per batch; bounded.
-    absl::flat_hash_map<std::pair<size_t, std::string>, std::unique_ptr<CustomerProjection>> cache;
+    using Key = std::pair<size_t, std::string>;
+    absl::flat_hash_map<Key, std::unique_ptr<CustomerProjection>> cache;
     constexpr size_t kMaxCached = 60000;
+    // Writes the states of `keys` and the in-memory checkpoints in one WriteBatch. Not synced:
+    // the ledger's own WAL sync orders it, and a lost tail is re-applied from the checkpoint it
+    // was written with.
+    auto flush = [&](const std::vector<Key>& keys) -> absl::Status {
+      rocksdb::WriteBatch batch;
+      for (const auto& key : keys) {
+        const Version* v = versions[key.first];
+        batch.Put(states_cf_, StateKey(v->kind, v->number, key.second),
+                  cache[key]->Encode(/*render=*/!deferred, rules));
+      }
+      for (const Version* v : versions) {
+        batch.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(v->checkpoints[p]));
+      }
+      return ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &batch),
+                              "writing projection state");
+    };
+    // Whether states of this pass may already be stored: a deferred (rebuild) pass starts from
+    // an empty version, so until its first flush there is nothing to read back.
+    bool maybe_stored = !deferred;
+    auto flush_all = [&]() -> absl::Status {
+      std::vector<Key> keys;
+      keys.reserve(cache.size());
+      for (const auto& [key, projection] : cache) keys.push_back(key);
+      // In key order, memtable inserts are appends rather than random skiplist walks.
+      std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+        return versions[a.first]->kind != versions[b.first]->kind
+                   ? versions[a.first]->kind < versions[b.first]->kind
+                   : a.second < b.second;
+      });
+      maybe_stored = true;
+      return flush(keys);
+    };
     while (from < head.position.value()) {
-      if (cache.size() > kMaxCached) cache.clear();
+      if (cache.size() > kMaxCached) {
+        if (deferred) RETURN_IF_ERROR(flush_all());
+        cache.clear();
+      }
       std::vector<ledger::StoredRecord> chunk;
       RETURN_IF_ERROR(ledger_->ScanPartition(head.partition, ledger::Position(from + 1),
-                                             [&](const ledger::StoredRecord& r) {
+                                             [&](ledger::StoredRecord& r) {
                                                if (r.position > head.position) return false;
-                                               chunk.push_back(r);
+                                               chunk.push_back(std::move(r));
                                                return chunk.size() < options_.batch_records;
                                              }));
       if (chunk.empty()) break;
       std::vector<std::pair<size_t, std::string>> touched;
+      Key key;  // reused: one string copy per record, not per projection
       for (const auto& record : chunk) {
         ASSIGN_OR_RETURN(Touch parsed, TouchFromRecord(record));
         auto touch = std::make_shared<const Touch>(std::move(parsed));
+        key.second = record.customer_id;
         for (size_t vi = 0; vi < versions.size(); ++vi) {
           Version* v = versions[vi];
           if (v->checkpoints[p] >= record.position.value()) continue;
-          auto [it, inserted] = cache.try_emplace({vi, record.customer_id});
-          touched.emplace_back(vi, record.customer_id);
+          key.first = vi;
+          auto it = cache.find(key);
+          bool inserted = it == cache.end();
+          if (inserted) it = cache.emplace(key, nullptr).first;
+          if (!deferred) touched.push_back(key);
           if (inserted) {
             it->second = std::make_unique<CustomerProjection>(v->kind);
+            it->second->maintain_full = !deferred;
             std::string value;
-            rocksdb::Status s = db->Get(rocksdb::ReadOptions(), states_cf_,
-                                        StateKey(v->kind, v->number, record.customer_id), &value);
+            rocksdb::Status s = rocksdb::Status::NotFound();
+            if (maybe_stored) {
+              s = db->Get(rocksdb::ReadOptions(), states_cf_,
+                          StateKey(v->kind, v->number, record.customer_id), &value);
+            }
             if (s.ok()) {
-              RETURN_IF_ERROR(it->second->Decode(value, LoaderFor(*ledger_, record.customer_id)));
+              TouchLoader loader = LoaderFor(*ledger_, record.customer_id);
+              RETURN_IF_ERROR(it->second->Decode(value, &loader));
             } else if (!s.IsNotFound()) {
               return ledger::ToStatus(s, "reading projection state");
             }
@@ -356,31 +434,30 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
             }
             std::sort(touches.begin(), touches.end(), TouchLess);
             it->second = std::make_unique<CustomerProjection>(v->kind);
+            it->second->maintain_full = !deferred;
             for (auto& t : touches) it->second->Add(std::move(t), rules);
           }
         }
       }
-      rocksdb::WriteBatch batch;
-      std::sort(touched.begin(), touched.end());
-      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-      for (const auto& key : touched) {
-        const Version* v = versions[key.first];
-        batch.Put(states_cf_, StateKey(v->kind, v->number, key.second), cache[key]->Encode());
-      }
       uint64_t last = chunk.back().position.value();
+      std::vector<uint64_t> before;
       for (Version* v : versions) {
-        if (v->checkpoints[p] < last) {
-          batch.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(last));
+        before.push_back(v->checkpoints[p]);
+        v->checkpoints[p] = std::max(v->checkpoints[p], last);
+      }
+      if (!deferred) {
+        std::sort(touched.begin(), touched.end());
+        touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+        if (absl::Status s = flush(touched); !s.ok()) {
+          // Nothing of this batch is stored: the checkpoints stay where the stored states are.
+          for (size_t i = 0; i < versions.size(); ++i) versions[i]->checkpoints[p] = before[i];
+          return s;
         }
       }
-      // Not synced: the ledger's own WAL sync orders it, and a lost tail is re-applied from the
-      // checkpoint it was written with.
-      RETURN_IF_ERROR(
-          ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &batch), "writing projection state"));
-      for (Version* v : versions) v->checkpoints[p] = std::max(v->checkpoints[p], last);
       from = last;
       on_batch(chunk.size());
     }
+    if (deferred && !cache.empty()) RETURN_IF_ERROR(flush_all());
   }
   return absl::OkStatus();
 }
@@ -390,7 +467,7 @@ absl::Status Runner::CatchUp() {
   std::vector<Version*> versions;
   for (auto& v : current_) versions.push_back(v.get());
   uint64_t applied = 0;
-  return Advance(versions, &applied);
+  return Advance(versions, /*deferred=*/false, &applied);
 }
 
 void Runner::StartBackground() {
@@ -424,9 +501,8 @@ absl::StatusOr<std::string> Runner::Stored(ProjectionKind kind,
   }
   RETURN_IF_ERROR(ledger::ToStatus(s, "reading projection state"));
   CustomerProjection stored(kind);
-  RETURN_IF_ERROR(stored.Decode(value, LoaderFor(*ledger_, std::string(customer_id))));
-  return stored.Full(options_.rules)
-      ->Render(ledger::Timestamp{stored.last_occurred}, options_.rules);
+  RETURN_IF_ERROR(stored.Decode(value, nullptr));
+  return stored.Render(std::nullopt, options_.rules);
 }
 
 absl::StatusOr<std::string> Runner::Query(ProjectionKind kind, std::string_view customer_id,
@@ -442,14 +518,12 @@ absl::StatusOr<std::string> Runner::Query(ProjectionKind kind, std::string_view 
   rocksdb::Status s = ledger_->db()->Get(rocksdb::ReadOptions(), states_cf_,
                                          StateKey(kind, version, customer_id), &value);
   CustomerProjection stored(kind);
-  if (rules_match && s.ok() &&
-      stored.Decode(value, LoaderFor(*ledger_, std::string(customer_id))).ok() &&
+  if (rules_match && s.ok() && stored.Decode(value, nullptr).ok() &&
       as_of.micros >= stored.last_occurred) {
     // The stored state holds every applied event; it answers for as_of only when those are all
     // of the customer's events (the runner is not behind for this customer).
     ASSIGN_OR_RETURN(ledger::Seq events, ledger_->CustomerVersion(customer_id));
-    if (events.value() == stored.max_seq)
-      return stored.Full(options_.rules)->Render(as_of, options_.rules);
+    if (events.value() == stored.max_seq) return stored.Render(as_of, options_.rules);
   }
   return FoldFromLedger(*ledger_, customer_id, kind, as_of, options_.rules);
 }
@@ -485,12 +559,14 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
   std::vector<Version*> versions;
   for (auto& v : next) versions.push_back(v.get());
   // Most of the work, while the current versions keep serving and being updated.
-  RETURN_IF_ERROR(Advance(versions, &applied, [&](uint64_t done) {
+  // A rebuild that dies starts again from scratch, so it writes states only when its cache is
+  // full and at the end of each partition, not after every batch.
+  RETURN_IF_ERROR(Advance(versions, /*deferred=*/true, &applied, [&](uint64_t done) {
     if (progress) progress(done, std::max(total, done));
   }));
   absl::MutexLock lock(&mu_);
   // The records committed meanwhile, then the switch, with the live runner paused.
-  RETURN_IF_ERROR(Advance(versions, &applied));
+  RETURN_IF_ERROR(Advance(versions, /*deferred=*/false, &applied));
   rocksdb::WriteBatch finish;
   for (auto& v : next) {
     Version& old = *current_[static_cast<size_t>(v->kind)];
@@ -528,10 +604,9 @@ absl::Status Runner::ForEachStored(
     std::string_view key(it->key().data(), it->key().size());
     CustomerProjection stored(kind);
     std::string_view customer = key.substr(lower.size());
-    RETURN_IF_ERROR(stored.Decode(std::string_view(it->value().data(), it->value().size()),
-                                  LoaderFor(*ledger_, std::string(customer))));
-    std::string json = stored.Full(options_.rules)
-                           ->Render(ledger::Timestamp{stored.last_occurred}, options_.rules);
+    RETURN_IF_ERROR(
+        stored.Decode(std::string_view(it->value().data(), it->value().size()), nullptr));
+    std::string json = stored.Render(std::nullopt, options_.rules);
     if (!fn(customer, json)) break;
   }
   return ledger::ToStatus(it->status(), "reading projection states");

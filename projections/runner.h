@@ -85,11 +85,13 @@ class Runner {
   Runner(ledger::Ledger* ledger, const RunnerOptions& options);
   absl::Status LoadVersions();
   // Applies records after the checkpoints of `versions` (a subset of kinds) up to the heads.
-  absl::Status Advance(const std::vector<Version*>& versions, uint64_t* applied,
+  // `deferred`: write states only when the in-memory cache is full and at the end (rebuilds);
+  // otherwise states and checkpoints after every batch.
+  absl::Status Advance(const std::vector<Version*>& versions, bool deferred, uint64_t* applied,
                        const std::function<void(uint64_t)>& on_batch = {});
-  // One partition of Advance; `on_batch(records)` after each WriteBatch.
+  // One partition of Advance; `on_batch(records)` after each batch.
   absl::Status AdvancePartition(const std::vector<Version*>& versions,
-                                const ledger::PartitionHead& head,
+                                const ledger::PartitionHead& head, bool deferred,
                                 const std::function<void(uint64_t)>& on_batch);
 
   ledger::Ledger* const ledger_;
