@@ -85,6 +85,42 @@ bool TouchLess(const SharedTouch& a, const SharedTouch& b) {
 using TouchLoader =
     std::function<absl::StatusOr<std::vector<SharedTouch>>(const std::vector<uint64_t>& seqs)>;
 
+// Every so many settled events a customer's settled state is kept as a snapshot, so that a query
+// as of an earlier time folds only the events after the nearest snapshot: every 128 events, or
+// more rarely for a large state, so that snapshots cost at most ~32 bytes per event.
+constexpr uint64_t kSnapshotEvery = 128;
+constexpr uint64_t kSnapshotBytesPerEvent = 32;
+
+// A settled state as of its boundary (the (occurred_at, seq) of its last event), with what
+// an as-of query must add to it: the events pending at that point and those with a greater seq.
+struct Snapshot {
+  int64_t time = 0;
+  uint64_t seq = 0;
+  uint64_t max_seq = 0;
+  std::vector<uint64_t> pending_seqs;
+  std::string state;
+
+  std::string Encode() const {
+    std::string out;
+    StateWriter w(&out);
+    w.U64(max_seq);
+    w.U64(pending_seqs.size());
+    for (uint64_t s : pending_seqs) w.U64(s);
+    w.Str(state);
+    return out;
+  }
+  bool Decode(std::string_view bytes) {
+    StateReader r(bytes);
+    uint64_t n = 0;
+    if (!r.U64(&max_seq) || !r.U64(&n) || n > bytes.size() / 8) return false;
+    pending_seqs.resize(n);
+    for (auto& s : pending_seqs) {
+      if (!r.U64(&s)) return false;
+    }
+    return r.Str(&state) && r.AtEnd();
+  }
+};
+
 // One customer's projection as the runner keeps it: the settled state, the pending events, and
 // the full state (settled + pending applied) kept up to date incrementally, so that reading the
 // projection never re-applies the pending events.
@@ -102,6 +138,11 @@ struct CustomerProjection {
   // (rebuilds, whose events arrive far faster than anyone reads them).
   bool maintain_full = true;
   bool full_valid = true;
+  uint64_t settled_count = 0;
+  uint64_t next_snapshot = kSnapshotEvery;  // settled_count at which to take the next one
+  // Snapshots made since the last write; `snapshots_reset`: the stored ones are stale (refold).
+  std::vector<Snapshot> new_snapshots;
+  bool snapshots_reset = false;
 
   void MakeFull(const Rules& rules) {
     full = settled->Clone();
@@ -135,6 +176,16 @@ struct CustomerProjection {
       settled_time = pending.front()->event.occurred_at.micros;
       settled_seq = pending.front()->seq;
       pending.pop_front();
+      if (++settled_count >= next_snapshot) {
+        Snapshot& s = new_snapshots.emplace_back();
+        s.time = settled_time;
+        s.seq = settled_seq;
+        s.max_seq = max_seq;
+        for (const auto& t : pending) s.pending_seqs.push_back(t->seq);
+        s.state = settled->Encode();
+        next_snapshot =
+            settled_count + std::max(kSnapshotEvery, s.state.size() / kSnapshotBytesPerEvent);
+      }
     }
     return true;
   }
@@ -150,6 +201,8 @@ struct CustomerProjection {
     w.U64(max_seq);
     w.I64(settled_time);
     w.U64(settled_seq);
+    w.U64(settled_count);
+    w.U64(next_snapshot);
     w.Str(settled->Encode());
     w.Str(full->Encode());
     w.Str(render ? rendered : std::string());
@@ -166,8 +219,9 @@ struct CustomerProjection {
     uint64_t n = 0;
     auto bad = [] { return absl::DataLossError("corrupt projection state"); };
     if (!r.I64(&last_occurred) || !r.U64(&max_seq) || !r.I64(&settled_time) ||
-        !r.U64(&settled_seq) || !r.Str(&state) || !settled->Decode(state) || !r.Str(&state) ||
-        !full->Decode(state) || !r.Str(&rendered) || !r.U64(&n) || n > bytes.size() / 8) {
+        !r.U64(&settled_seq) || !r.U64(&settled_count) || !r.U64(&next_snapshot) ||
+        !r.Str(&state) || !settled->Decode(state) || !r.Str(&state) || !full->Decode(state) ||
+        !r.Str(&rendered) || !r.U64(&n) || n > bytes.size() / 8) {
       return bad();
     }
     pending_seqs.resize(n);
@@ -216,6 +270,23 @@ std::string StateKey(ProjectionKind kind, uint32_t version, std::string_view cus
   key.push_back(static_cast<char>(kind));
   ledger::PutFixed32BE(&key, version);
   key.append(customer_id);
+  return key;
+}
+
+// Snapshots sort after every state key: 0x80 | kind, version, customer, 0x00, boundary.
+std::string SnapshotPrefix(ProjectionKind kind, uint32_t version, std::string_view customer_id) {
+  std::string key;
+  key.push_back(static_cast<char>(0x80 | static_cast<int>(kind)));
+  ledger::PutFixed32BE(&key, version);
+  key.append(customer_id);
+  key.push_back('\0');
+  return key;
+}
+std::string SnapshotKey(ProjectionKind kind, uint32_t version, std::string_view customer_id,
+                        int64_t time, uint64_t seq) {
+  std::string key = SnapshotPrefix(kind, version, customer_id);
+  ledger::PutFixed64BE(&key, static_cast<uint64_t>(time) ^ (uint64_t{1} << 63));  // signed order
+  ledger::PutFixed64BE(&key, seq);
   return key;
 }
 
@@ -355,8 +426,21 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
       rocksdb::WriteBatch batch;
       for (const auto& key : keys) {
         const Version* v = versions[key.first];
+        CustomerProjection& cp = *cache[key];
         batch.Put(states_cf_, StateKey(v->kind, v->number, key.second),
-                  cache[key]->Encode(/*render=*/!deferred, rules));
+                  cp.Encode(/*render=*/!deferred, rules));
+        if (cp.snapshots_reset) {
+          std::string prefix = SnapshotPrefix(v->kind, v->number, key.second);
+          std::string end = prefix;
+          end.back() = '\x01';
+          batch.DeleteRange(states_cf_, prefix, end);
+          cp.snapshots_reset = false;
+        }
+        for (const auto& s : cp.new_snapshots) {
+          batch.Put(states_cf_, SnapshotKey(v->kind, v->number, key.second, s.time, s.seq),
+                    s.Encode());
+        }
+        cp.new_snapshots.clear();
       }
       for (const Version* v : versions) {
         batch.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(v->checkpoints[p]));
@@ -435,6 +519,7 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
             std::sort(touches.begin(), touches.end(), TouchLess);
             it->second = std::make_unique<CustomerProjection>(v->kind);
             it->second->maintain_full = !deferred;
+            it->second->snapshots_reset = true;
             for (auto& t : touches) it->second->Add(std::move(t), rules);
           }
         }
@@ -525,7 +610,58 @@ absl::StatusOr<std::string> Runner::Query(ProjectionKind kind, std::string_view 
     ASSIGN_OR_RETURN(ledger::Seq events, ledger_->CustomerVersion(customer_id));
     if (events.value() == stored.max_seq) return stored.Render(as_of, options_.rules);
   }
+  if (rules_match) {
+    ASSIGN_OR_RETURN(std::optional<std::string> from_snapshot,
+                     QueryFromSnapshot(kind, version, customer_id, as_of));
+    if (from_snapshot) return *std::move(from_snapshot);
+  }
   return FoldFromLedger(*ledger_, customer_id, kind, as_of, options_.rules);
+}
+
+absl::StatusOr<std::optional<std::string>> Runner::QueryFromSnapshot(
+    ProjectionKind kind, uint32_t version, std::string_view customer_id,
+    ledger::Timestamp as_of) const {
+  std::string prefix = SnapshotPrefix(kind, version, customer_id);
+  rocksdb::Slice lower(prefix);
+  rocksdb::ReadOptions ro;
+  ro.iterate_lower_bound = &lower;
+  std::unique_ptr<rocksdb::Iterator> it(ledger_->db()->NewIterator(ro, states_cf_));
+  it->SeekForPrev(SnapshotKey(kind, version, customer_id, as_of.micros, UINT64_MAX));
+  if (!it->Valid()) {
+    RETURN_IF_ERROR(ledger::ToStatus(it->status(), "reading snapshots"));
+    return std::nullopt;
+  }
+  std::string_view key(it->key().data(), it->key().size());
+  Snapshot snapshot;
+  if (!key.starts_with(prefix) || key.size() != prefix.size() + 16 ||
+      !snapshot.Decode(std::string_view(it->value().data(), it->value().size()))) {
+    return absl::DataLossError("corrupt projection snapshot");
+  }
+  snapshot.time =
+      static_cast<int64_t>(ledger::GetFixed64BE(key.data() + prefix.size()) ^ (uint64_t{1} << 63));
+  snapshot.seq = ledger::GetFixed64BE(key.data() + prefix.size() + 8);
+  // What the snapshot lacks: its pending events and every later seq, those visible at as_of.
+  std::vector<SharedTouch> touches;
+  if (!snapshot.pending_seqs.empty()) {
+    std::sort(snapshot.pending_seqs.begin(), snapshot.pending_seqs.end());
+    ASSIGN_OR_RETURN(touches, LoaderFor(*ledger_, std::string(customer_id))(snapshot.pending_seqs));
+    std::erase_if(touches, [&](const SharedTouch& t) { return t->event.occurred_at > as_of; });
+  }
+  ASSIGN_OR_RETURN(auto later, ledger_->ReadCustomer(customer_id, ledger::Seq(snapshot.max_seq),
+                                                     SIZE_MAX, as_of));
+  for (const auto& record : later) {
+    ASSIGN_OR_RETURN(Touch t, TouchFromRecord(record));
+    // An event that sorts inside the snapshot arrived later than the runner could place it.
+    if (KeyLess(t.event.occurred_at.micros, t.seq, snapshot.time, snapshot.seq)) {
+      return std::nullopt;
+    }
+    touches.push_back(std::make_shared<const Touch>(std::move(t)));
+  }
+  std::sort(touches.begin(), touches.end(), TouchLess);
+  auto state = NewState(kind);
+  if (!state->Decode(snapshot.state)) return absl::DataLossError("corrupt projection snapshot");
+  for (const auto& t : touches) state->Apply(*t, options_.rules);
+  return state->Render(as_of, options_.rules);
 }
 
 absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
@@ -543,6 +679,8 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
       // A rebuild that died half-way left keys of this version number: start it clean.
       start.DeleteRange(states_cf_, StateKey(kind, v->number, ""),
                         StateKey(kind, v->number + 1, ""));
+      start.DeleteRange(states_cf_, SnapshotPrefix(kind, v->number, ""),
+                        SnapshotPrefix(kind, v->number + 1, ""));
       start.Put(meta_cf_, FingerprintKey(kind, v->number), options_.rules.Fingerprint());
       for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
         start.Put(meta_cf_, CheckpointKey(kind, v->number, p), U64Value(0));
@@ -573,6 +711,8 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
     finish.Put(meta_cf_, CurrentKey(v->kind), U64Value(v->number));
     finish.DeleteRange(states_cf_, StateKey(v->kind, old.number, ""),
                        StateKey(v->kind, old.number + 1, ""));
+    finish.DeleteRange(states_cf_, SnapshotPrefix(v->kind, old.number, ""),
+                       SnapshotPrefix(v->kind, old.number + 1, ""));
     finish.Delete(meta_cf_, FingerprintKey(v->kind, old.number));
     for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
       finish.Delete(meta_cf_, CheckpointKey(v->kind, old.number, p));

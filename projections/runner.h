@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -84,6 +85,12 @@ class Runner {
   struct Version;
   Runner(ledger::Ledger* ledger, const RunnerOptions& options);
   absl::Status LoadVersions();
+  // The projection as of `as_of` from the latest snapshot at or before it; nullopt when there is
+  // none (or the ledger has an event the snapshot cannot take).
+  absl::StatusOr<std::optional<std::string>> QueryFromSnapshot(ProjectionKind kind,
+                                                               uint32_t version,
+                                                               std::string_view customer_id,
+                                                               ledger::Timestamp as_of) const;
   // Applies records after the checkpoints of `versions` (a subset of kinds) up to the heads.
   // `deferred`: write states only when the in-memory cache is full and at the end (rebuilds);
   // otherwise states and checkpoints after every batch.
