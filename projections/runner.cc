@@ -329,8 +329,12 @@ absl::Status Runner::Open(ledger::Ledger* ledger, const RunnerOptions& options,
   runner->states_cf_ = ledger->column_family(kProjectionsCf);
   runner->meta_cf_ = ledger->column_family(kProjectionMetaCf);
   if (runner->states_cf_ == nullptr || runner->meta_cf_ == nullptr) {
-    return absl::FailedPreconditionError(
-        "the ledger was opened without the projection column families");
+    if (!ledger->read_only()) {
+      return absl::FailedPreconditionError(
+          "the ledger was opened without the projection column families");
+    }
+    // A data dir no runner has written to yet: queries fold from the ledger.
+    runner->states_cf_ = runner->meta_cf_ = nullptr;
   }
   RETURN_IF_ERROR(runner->LoadVersions());
   *out = std::move(runner);
@@ -346,7 +350,9 @@ absl::Status Runner::LoadVersions() {
     auto v = std::make_unique<Version>();
     v->kind = kind;
     std::string value;
-    rocksdb::Status s = db->Get(rocksdb::ReadOptions(), meta_cf_, CurrentKey(kind), &value);
+    rocksdb::Status s = meta_cf_ == nullptr
+                            ? rocksdb::Status::NotFound()
+                            : db->Get(rocksdb::ReadOptions(), meta_cf_, CurrentKey(kind), &value);
     if (s.ok() && value.size() == 8) {
       v->number = static_cast<uint32_t>(ledger::GetFixed64BE(value.data()));
       std::string stored;
@@ -360,7 +366,7 @@ absl::Status Runner::LoadVersions() {
       return ledger::ToStatus(s, "reading projection metadata");
     }
     v->checkpoints.assign(ledger_->partitions(), 0);
-    for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
+    for (uint32_t p = 0; p < ledger_->partitions() && meta_cf_ != nullptr; ++p) {
       if (db->Get(rocksdb::ReadOptions(), meta_cf_, CheckpointKey(kind, v->number, p), &value)
               .ok() &&
           value.size() == 8) {
@@ -548,6 +554,7 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
 }
 
 absl::Status Runner::CatchUp() {
+  if (ledger_->read_only()) return absl::FailedPreconditionError("the ledger is read-only");
   absl::MutexLock lock(&mu_);
   std::vector<Version*> versions;
   for (auto& v : current_) versions.push_back(v.get());
@@ -573,6 +580,9 @@ void Runner::StartBackground() {
 
 absl::StatusOr<std::string> Runner::Stored(ProjectionKind kind,
                                            std::string_view customer_id) const {
+  if (states_cf_ == nullptr) {
+    return absl::NotFoundError(AbslView(StrCat("no stored ", ProjectionName(kind))));
+  }
   uint32_t version;
   {
     absl::MutexLock lock(&mu_);
@@ -592,6 +602,9 @@ absl::StatusOr<std::string> Runner::Stored(ProjectionKind kind,
 
 absl::StatusOr<std::string> Runner::Query(ProjectionKind kind, std::string_view customer_id,
                                           ledger::Timestamp as_of) const {
+  if (states_cf_ == nullptr) {
+    return FoldFromLedger(*ledger_, customer_id, kind, as_of, options_.rules);
+  }
   uint32_t version;
   bool rules_match;
   {
@@ -728,6 +741,7 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
 
 absl::Status Runner::ForEachStored(
     ProjectionKind kind, const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  if (states_cf_ == nullptr) return absl::OkStatus();
   uint32_t version;
   {
     absl::MutexLock lock(&mu_);

@@ -62,6 +62,20 @@ std::unique_ptr<Ledger> OpenLedger(const CommonFlags& flags, bool read_only, int
   return ledger;
 }
 
+// The projection runner over `ledger`; prints the error and sets *exit_code when it cannot open.
+std::unique_ptr<projections::Runner> OpenRunner(ledger::Ledger* ledger, const Config& config,
+                                                int* exit_code) {
+  std::unique_ptr<projections::Runner> runner;
+  absl::Status s =
+      projections::Runner::Open(ledger, projections::RunnerOptions{config.rules}, &runner);
+  if (!s.ok()) {
+    PrintError("projections", s);
+    *exit_code = kExitRuntime;
+    return nullptr;
+  }
+  return runner;
+}
+
 bool IsBlank(std::string_view line) {
   for (char c : line) {
     if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return false;
@@ -97,13 +111,8 @@ int RunAppend(const CommonFlags& flags, const std::string& file) {
   if (!ledger) return exit_code;
 
   // Projections follow the appends (in the background, then to the end before exiting).
-  std::unique_ptr<projections::Runner> runner;
-  absl::Status runner_status =
-      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
-  if (!runner_status.ok()) {
-    PrintError("projections", runner_status);
-    return kExitRuntime;
-  }
+  auto runner = OpenRunner(ledger.get(), config, &exit_code);
+  if (!runner) return exit_code;
   runner->StartBackground();
 
   FILE* in = stdin;
@@ -260,13 +269,8 @@ int RunProjection(const CommonFlags& flags, const std::string& projection,
   Config config;
   auto ledger = OpenLedger(flags, /*read_only=*/true, &exit_code, &config);
   if (!ledger) return exit_code;
-  std::unique_ptr<projections::Runner> runner;
-  absl::Status s =
-      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
-  if (!s.ok()) {
-    PrintError(projection, s);
-    return kExitRuntime;
-  }
+  auto runner = OpenRunner(ledger.get(), config, &exit_code);
+  if (!runner) return exit_code;
   auto json = runner->Query(*kind, customer, as_of_time.value_or(ledger::Now()));
   if (!json.ok()) {
     PrintError(projection, json.status());
@@ -293,18 +297,13 @@ int RunRebuild(const CommonFlags& flags, const std::string& projection) {
   Config config;
   auto ledger = OpenLedger(flags, /*read_only=*/false, &exit_code, &config);
   if (!ledger) return exit_code;
-  std::unique_ptr<projections::Runner> runner;
-  absl::Status s =
-      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
-  if (!s.ok()) {
-    PrintError("rebuild", s);
-    return kExitRuntime;
-  }
+  auto runner = OpenRunner(ledger.get(), config, &exit_code);
+  if (!runner) return exit_code;
   bool tty = isatty(STDERR_FILENO);
   auto start = std::chrono::steady_clock::now();
   auto last_print = start;
   uint64_t events = 0;
-  s = runner->Rebuild(kinds, [&](uint64_t done, uint64_t total) {
+  absl::Status s = runner->Rebuild(kinds, [&](uint64_t done, uint64_t total) {
     events = done;
     auto now = std::chrono::steady_clock::now();
     if (!tty || now - last_print < std::chrono::milliseconds(250)) return;
@@ -396,23 +395,21 @@ int RunExport(const CommonFlags& flags, const std::string& projection, const std
   Config config;
   auto ledger = OpenLedger(flags, /*read_only=*/true, &exit_code, &config);
   if (!ledger) return exit_code;
-  std::unique_ptr<projections::Runner> runner;
-  absl::Status s =
-      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
-  if (s.ok()) {
-    for (const auto& st : runner->Status()) {
-      if (st.kind == *kind && (st.behind > 0 || !st.rules_match)) {
-        std::fprintf(stderr,
-                     "rapport: warning: the stored %s projection is %s; run `rapport rebuild` "
-                     "or let `serve` catch up\n",
-                     projection.c_str(), st.rules_match ? "behind the ledger" : "from other rules");
-      }
+  auto runner = OpenRunner(ledger.get(), config, &exit_code);
+  if (!runner) return exit_code;
+  for (const auto& st : runner->Status()) {
+    if (st.kind == *kind && (st.behind > 0 || !st.rules_match)) {
+      std::fprintf(stderr,
+                   "rapport: warning: the stored %s projection is %s; run `rapport rebuild` "
+                   "or let `serve` catch up\n",
+                   projection.c_str(), st.rules_match ? "behind the ledger" : "from other rules");
     }
   }
   std::string out;
   bool header = format == "csv";
   bool bad = false;
-  if (s.ok()) {
+  absl::Status s;
+  {
     s = runner->ForEachStored(*kind, [&](std::string_view, std::string_view json) {
       if (format == "jsonl") {
         out.append(json);
