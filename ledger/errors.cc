@@ -80,14 +80,6 @@ std::optional<int64_t> CurrentVersion(const absl::Status& status) {
   return std::nullopt;
 }
 
-absl::Status WithFieldPrefix(const absl::Status& status, std::string_view prefix) {
-  auto field = ErrorField(status);
-  if (!field) return status;
-  absl::Status s = status;
-  s.SetPayload(kFieldUrl, absl::Cord(StrCat(prefix, *field)));
-  return s;
-}
-
 std::string ErrorJson(const absl::Status& status, std::optional<int64_t> line) {
   std::string out = "{\"error\":{\"code\":";
   json::AppendString(&out, ErrorCode(status));

@@ -40,8 +40,6 @@ std::string ErrorCode(const absl::Status& status);
 std::optional<std::string> ErrorField(const absl::Status& status);
 // The actual stream version of a version conflict.
 std::optional<int64_t> CurrentVersion(const absl::Status& status);
-// Prefixes the field path of a codec error (used for nested decoding).
-absl::Status WithFieldPrefix(const absl::Status& status, std::string_view prefix);
 
 // `{"error": {"code", "message", "field"?, "line"?, "current_version"?}}`.
 std::string ErrorJson(const absl::Status& status, std::optional<int64_t> line = std::nullopt);

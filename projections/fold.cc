@@ -57,11 +57,7 @@ std::optional<std::string> Fold(ProjectionKind kind, std::vector<Touch> touches,
                                 ledger::Timestamp as_of, const Rules& rules) {
   std::erase_if(touches, [&](const Touch& t) { return t.event.occurred_at > as_of; });
   if (touches.empty()) return std::nullopt;
-  std::sort(touches.begin(), touches.end(), [](const Touch& a, const Touch& b) {
-    if (a.event.occurred_at != b.event.occurred_at)
-      return a.event.occurred_at < b.event.occurred_at;
-    return a.seq < b.seq;
-  });
+  std::sort(touches.begin(), touches.end(), VisibleBefore);
   switch (kind) {
     case ProjectionKind::kProfile: {
       ProfileState state;
@@ -82,16 +78,25 @@ std::optional<std::string> Fold(ProjectionKind kind, std::vector<Touch> touches,
   return std::nullopt;
 }
 
-absl::StatusOr<std::string> FoldFromLedger(const ledger::Ledger& ledger,
-                                           std::string_view customer_id, ProjectionKind kind,
-                                           ledger::Timestamp as_of, const Rules& rules) {
-  ASSIGN_OR_RETURN(auto records, ledger.ReadCustomer(customer_id, ledger::Seq(0), SIZE_MAX, as_of));
+absl::StatusOr<std::vector<Touch>> ReadTouches(const ledger::Ledger& ledger,
+                                               std::string_view customer_id, ledger::Seq after,
+                                               size_t limit,
+                                               std::optional<ledger::Timestamp> as_of) {
+  ASSIGN_OR_RETURN(auto records, ledger.ReadCustomer(customer_id, after, limit, as_of));
   std::vector<Touch> touches;
   touches.reserve(records.size());
   for (const auto& record : records) {
     ASSIGN_OR_RETURN(Touch touch, TouchFromRecord(record));
     touches.push_back(std::move(touch));
   }
+  return touches;
+}
+
+absl::StatusOr<std::string> FoldFromLedger(const ledger::Ledger& ledger,
+                                           std::string_view customer_id, ProjectionKind kind,
+                                           ledger::Timestamp as_of, const Rules& rules) {
+  ASSIGN_OR_RETURN(std::vector<Touch> touches,
+                   ReadTouches(ledger, customer_id, ledger::Seq(0), SIZE_MAX, as_of));
   auto json = Fold(kind, std::move(touches), as_of, rules);
   if (!json) {
     return absl::NotFoundError(AbslView(StrCat(

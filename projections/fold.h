@@ -31,6 +31,12 @@ absl::StatusOr<ledger::Event> ParseStoredEvent(std::string_view event_json);
 absl::StatusOr<Touch> TouchFromRecord(const ledger::StoredRecord& record,
                                       std::string* event_json = nullptr);
 
+// The customer's events with seq > `after` (at most `limit`; with `as_of`, only those occurred by
+// then), in seq order.
+absl::StatusOr<std::vector<Touch>> ReadTouches(
+    const ledger::Ledger& ledger, std::string_view customer_id, ledger::Seq after, size_t limit,
+    std::optional<ledger::Timestamp> as_of = std::nullopt);
+
 // The projection JSON of `touches` (one customer's, any order; those after `as_of` are ignored)
 // as of `as_of`. nullopt when no event is visible.
 std::optional<std::string> Fold(ProjectionKind kind, std::vector<Touch> touches,

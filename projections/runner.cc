@@ -77,8 +77,13 @@ using SharedTouch = std::shared_ptr<const Touch>;
 bool KeyLess(int64_t t1, uint64_t s1, int64_t t2, uint64_t s2) {
   return t1 != t2 ? t1 < t2 : s1 < s2;
 }
-bool TouchLess(const SharedTouch& a, const SharedTouch& b) {
-  return KeyLess(a->event.occurred_at.micros, a->seq, b->event.occurred_at.micros, b->seq);
+bool TouchLess(const SharedTouch& a, const SharedTouch& b) { return VisibleBefore(*a, *b); }
+
+std::vector<SharedTouch> Share(std::vector<Touch> touches) {
+  std::vector<SharedTouch> out;
+  out.reserve(touches.size());
+  for (auto& t : touches) out.push_back(std::make_shared<const Touch>(std::move(t)));
+  return out;
 }
 
 // Reads the customer's touches with the given seqs (ascending) from the ledger.
@@ -298,6 +303,17 @@ std::string CheckpointKey(ProjectionKind kind, uint32_t version, uint32_t partit
   return StrCat("checkpoint/", ProjectionName(kind), "/", version, "/", partition);
 }
 
+// Removes every key of one version of a projection: states, snapshots, fingerprint, checkpoints.
+void DeleteVersion(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* states,
+                   rocksdb::ColumnFamilyHandle* meta, ProjectionKind kind, uint32_t version,
+                   uint32_t partitions) {
+  batch->DeleteRange(states, StateKey(kind, version, ""), StateKey(kind, version + 1, ""));
+  batch->DeleteRange(states, SnapshotPrefix(kind, version, ""),
+                     SnapshotPrefix(kind, version + 1, ""));
+  batch->Delete(meta, FingerprintKey(kind, version));
+  for (uint32_t p = 0; p < partitions; ++p) batch->Delete(meta, CheckpointKey(kind, version, p));
+}
+
 std::string U64Value(uint64_t v) {
   std::string out;
   ledger::PutFixed64BE(&out, v);
@@ -515,13 +531,10 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
           }
           if (!it->second->Add(touch, rules)) {
             // Later than the reorder window allows: fold the customer again up to this record.
-            ASSIGN_OR_RETURN(auto records, ledger_->ReadCustomer(record.customer_id, ledger::Seq(0),
-                                                                 record.seq.value()));
-            std::vector<SharedTouch> touches;
-            for (const auto& r : records) {
-              ASSIGN_OR_RETURN(Touch t, TouchFromRecord(r));
-              touches.push_back(std::make_shared<const Touch>(std::move(t)));
-            }
+            ASSIGN_OR_RETURN(
+                std::vector<Touch> read,
+                ReadTouches(*ledger_, record.customer_id, ledger::Seq(0), record.seq.value()));
+            std::vector<SharedTouch> touches = Share(std::move(read));
             std::sort(touches.begin(), touches.end(), TouchLess);
             it->second = std::make_unique<CustomerProjection>(v->kind);
             it->second->maintain_full = !deferred;
@@ -690,10 +703,7 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
       v->number = current_[static_cast<size_t>(kind)]->number + 1;
       v->checkpoints.assign(ledger_->partitions(), 0);
       // A rebuild that died half-way left keys of this version number: start it clean.
-      start.DeleteRange(states_cf_, StateKey(kind, v->number, ""),
-                        StateKey(kind, v->number + 1, ""));
-      start.DeleteRange(states_cf_, SnapshotPrefix(kind, v->number, ""),
-                        SnapshotPrefix(kind, v->number + 1, ""));
+      DeleteVersion(&start, states_cf_, meta_cf_, kind, v->number, ledger_->partitions());
       start.Put(meta_cf_, FingerprintKey(kind, v->number), options_.rules.Fingerprint());
       for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
         start.Put(meta_cf_, CheckpointKey(kind, v->number, p), U64Value(0));
@@ -722,14 +732,7 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
   for (auto& v : next) {
     Version& old = *current_[static_cast<size_t>(v->kind)];
     finish.Put(meta_cf_, CurrentKey(v->kind), U64Value(v->number));
-    finish.DeleteRange(states_cf_, StateKey(v->kind, old.number, ""),
-                       StateKey(v->kind, old.number + 1, ""));
-    finish.DeleteRange(states_cf_, SnapshotPrefix(v->kind, old.number, ""),
-                       SnapshotPrefix(v->kind, old.number + 1, ""));
-    finish.Delete(meta_cf_, FingerprintKey(v->kind, old.number));
-    for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
-      finish.Delete(meta_cf_, CheckpointKey(v->kind, old.number, p));
-    }
+    DeleteVersion(&finish, states_cf_, meta_cf_, v->kind, old.number, ledger_->partitions());
   }
   rocksdb::WriteOptions sync;
   sync.sync = true;

@@ -16,6 +16,12 @@ struct Touch {
   uint64_t position = 0;  // ledger position, cited as evidence
 };
 
+// The order in which visible events are applied: (occurred_at, seq).
+inline bool VisibleBefore(const Touch& a, const Touch& b) {
+  return a.event.occurred_at != b.event.occurred_at ? a.event.occurred_at < b.event.occurred_at
+                                                    : a.seq < b.seq;
+}
+
 }  // namespace rapport::projections
 
 #endif  // RAPPORT_PROJECTIONS_TOUCH_H_
