@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
-#include <filesystem>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -277,7 +276,6 @@ void Ledger::Impl::BuildGroup(Group* g, std::vector<Request*> requests) {
     }
   }
 
-  std::vector<std::string> group_ids;
   for (Request* r : g->requests) {
     if (r->atomic) {
       r->status = ProcessUnit(g, std::span<PreparedEvent>(r->events), &r->results);
