@@ -108,6 +108,7 @@ struct Ledger::Request {
   absl::Status status;
   std::vector<AppendResult> results;
   std::vector<absl::StatusOr<AppendResult>> each;
+  AppendHooks hooks;
   absl::Notification done;
 };
 
@@ -289,8 +290,17 @@ void Ledger::Impl::BuildGroup(Group* g, std::vector<Request*> requests) {
           r->each.emplace_back(std::move(one[0]));
         } else {
           ++g->failed_units;
+          if (r->hooks.on_failed) r->hooks.on_failed(r->each.size(), s, &r->hooks.always);
           r->each.emplace_back(std::move(s));
         }
+      }
+    }
+    for (const auto& op : r->hooks.always.ops()) {
+      auto* cf = op.cf != nullptr ? op.cf : owner->handles_[0];
+      if (op.is_delete) {
+        g->batch.Delete(cf, op.key);
+      } else {
+        g->batch.Put(cf, op.key, op.value);
       }
     }
   }
@@ -637,12 +647,14 @@ std::vector<absl::StatusOr<AppendResult>> Ledger::Pending::Wait() {
   return std::move(request_->each);
 }
 
-std::unique_ptr<Ledger::Pending> Ledger::StartAppendEach(std::vector<PreparedEvent> events) {
+std::unique_ptr<Ledger::Pending> Ledger::StartAppendEach(std::vector<PreparedEvent> events,
+                                                         AppendHooks hooks) {
   auto pending = std::unique_ptr<Pending>(new Pending());
   pending->request_ = std::make_unique<Request>();
   pending->request_->events = std::move(events);
   pending->request_->atomic = false;
-  if (pending->request_->events.empty()) {
+  pending->request_->hooks = std::move(hooks);
+  if (pending->request_->events.empty() && pending->request_->hooks.always.empty()) {
     pending->request_->done.Notify();
     return pending;
   }

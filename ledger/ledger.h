@@ -86,6 +86,43 @@ struct PreparedEvent {
 PreparedEvent PrepareEvent(Event event);
 absl::StatusOr<PreparedEvent> ParseAndPrepare(std::string_view json, const CodecOptions& options);
 
+// Writes that travel in the same RocksDB WriteBatch as an append request's events, so that they
+// are durable exactly when the events are (DESIGN.md: the consumed Kafka offsets, entries of the
+// rejected-message outbox). A null column family means the ledger's default one; others are
+// the ledger's extra column families (Ledger::column_family).
+class SideWrites {
+ public:
+  void Put(rocksdb::ColumnFamilyHandle* cf, std::string key, std::string value) {
+    ops_.push_back({cf, std::move(key), std::move(value), false});
+  }
+  void Delete(rocksdb::ColumnFamilyHandle* cf, std::string key) {
+    ops_.push_back({cf, std::move(key), {}, true});
+  }
+  bool empty() const { return ops_.empty(); }
+
+  struct Op {
+    rocksdb::ColumnFamilyHandle* cf;
+    std::string key;
+    std::string value;
+    bool is_delete;
+  };
+  const std::vector<Op>& ops() const { return ops_; }
+
+ private:
+  std::vector<Op> ops_;
+};
+
+// What StartAppendEach writes besides the events.
+struct AppendHooks {
+  // Written with the request's group whatever the events' outcomes.
+  SideWrites always;
+  // Called on the commit thread for each event that fails (before its group is written) with
+  // the event's index and error; what it adds is written in the same WriteBatch. Lets the inbox
+  // consumer record a rejected message atomically with the offset that consumed it. It must not
+  // block or call back into the ledger.
+  std::function<void(size_t index, const absl::Status& status, SideWrites* out)> on_failed;
+};
+
 struct PartitionHead {
   PartitionId partition;
   Position position;
@@ -160,7 +197,10 @@ class Ledger {
     std::unique_ptr<Request> request_;
     absl::Status submit_status_;
   };
-  std::unique_ptr<Pending> StartAppendEach(std::vector<PreparedEvent> events);
+  // `hooks` adds writes to the same WriteBatch (see AppendHooks); a request with no events but
+  // side writes is still written (and durable when Wait returns).
+  std::unique_ptr<Pending> StartAppendEach(std::vector<PreparedEvent> events,
+                                           AppendHooks hooks = {});
 
   // The customer's records with seq > `after`, at most `limit`, in seq order; with `as_of`, only
   // events with occurred_at <= as_of (the events visible to projections at that time).
@@ -207,6 +247,8 @@ class Ledger {
   bool read_only() const { return options_.read_only; }
   const std::string& dir() const { return dir_; }
   LedgerStats stats() const;
+  // The ledger's default column family (ledger metadata; side writes with a null family).
+  rocksdb::ColumnFamilyHandle* default_column_family() const { return handles_[0]; }
   // The underlying database, for metrics and tests that inspect storage.
   rocksdb::DB* db() const { return db_.get(); }
 

@@ -261,8 +261,9 @@ TouchLoader LoaderFor(const ledger::Ledger& ledger, std::string customer_id) {
     size_t next = 0;
     for (const auto& record : records) {
       if (next < seqs.size() && record.seq.value() == seqs[next]) {
-        ASSIGN_OR_RETURN(Touch t, TouchFromRecord(record));
-        out.push_back(std::make_shared<const Touch>(std::move(t)));
+        auto t = std::make_shared<Touch>();
+        RETURN_IF_ERROR(ReadTouch(record, t.get()));
+        out.push_back(std::move(t));
         ++next;
       }
     }
@@ -502,8 +503,10 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
       std::vector<std::pair<size_t, std::string>> touched;
       Key key;  // reused: one string copy per record, not per projection
       for (const auto& record : chunk) {
-        ASSIGN_OR_RETURN(Touch parsed, TouchFromRecord(record));
-        auto touch = std::make_shared<const Touch>(std::move(parsed));
+        // Parsed in place: an Event is large, and moving it costs as much as parsing it.
+        auto parsed = std::make_shared<Touch>();
+        RETURN_IF_ERROR(ReadTouch(record, parsed.get()));
+        SharedTouch touch = std::move(parsed);
         key.second = record.customer_id;
         for (size_t vi = 0; vi < versions.size(); ++vi) {
           Version* v = versions[vi];
@@ -778,6 +781,7 @@ std::vector<ProjectionStatus> Runner::Status() const {
     s.kind = v->kind;
     s.version = v->number;
     s.rules_match = v->rules_match;
+    s.checkpoints = v->checkpoints;
     for (uint32_t p = 0; p < heads.size() && p < v->checkpoints.size(); ++p) {
       s.applied += v->checkpoints[p];
       s.behind +=

@@ -42,6 +42,7 @@ struct ProjectionStatus {
   bool rules_match = true;  // false: stored with other rules; a rebuild is due
   uint64_t applied = 0;     // records applied in the current version, over all partitions
   uint64_t behind = 0;      // committed records not applied yet
+  std::vector<uint64_t> checkpoints;  // last applied position, by partition
 };
 
 // Thread-safe. Owns no ledger: `ledger` must outlive the runner. On a read-only ledger only the

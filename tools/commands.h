@@ -33,6 +33,15 @@ int RunDigest(const CommonFlags& flags);
 // (default: now) into the projection (CONTRACT §4).
 int RunProjection(const CommonFlags& flags, const std::string& projection,
                   const std::string& customer, const std::string& as_of);
+struct ServeFlags {
+  // --kafka: embedded, none or host:port,...; empty: the config's kafka.bootstrap.
+  std::string kafka;
+  int status_interval_s = 10;
+};
+// `rapport serve`: the whole pipeline until SIGTERM/SIGINT, then drains and stops.
+int RunServe(const CommonFlags& flags, const ServeFlags& serve);
+// `rapport broker`: the embedded broker as a process of its own, until SIGTERM/SIGINT.
+int RunBroker(const CommonFlags& flags, int partitions, const std::string& bootstrap_file);
 int RunGen(uint64_t customers, uint64_t events, uint64_t seed);
 
 struct BenchFlags {

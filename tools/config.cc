@@ -103,6 +103,39 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
         auto v = value.value<double>();
         if (!v || !(*v > 0) || *v > 36500) return Bad(k, "must be a number of days > 0");
         config.rules.preference_half_life_days = *v;
+      } else if (k == "kafka.bootstrap") {
+        auto v = value.value<std::string>();
+        if (!v || v->empty()) {
+          return Bad(k, "must be \"embedded\", \"none\" or a list host:port,host:port");
+        }
+        config.kafka_mode = *v;
+      } else if (k == "kafka.topic_prefix") {
+        auto v = value.value<std::string>();
+        if (!v || v->find_first_of(" /\\,:") != std::string::npos) {
+          return Bad(k, "must be a string usable in Kafka topic names");
+        }
+        config.kafka.topic_prefix = *v;
+      } else if (k == "kafka.group_id") {
+        auto v = value.value<std::string>();
+        if (!v || v->empty()) return Bad(k, "must be a non-empty string");
+        config.kafka.group_id = *v;
+      } else if (k == "kafka.properties") {
+        const toml::table* props = value.as_table();
+        if (props == nullptr) return Bad(k, "must be a table of librdkafka properties");
+        for (const auto& [pk, pv] : *props) {
+          std::string name(pk.str());
+          std::string text;
+          if (auto str = pv.value_exact<std::string>()) {
+            text = *str;
+          } else if (auto i = pv.value_exact<int64_t>()) {
+            text = std::to_string(*i);
+          } else if (auto b = pv.value_exact<bool>()) {
+            text = *b ? "true" : "false";
+          } else {
+            return Bad(StrCat(k, ".", name), "must be a string, integer or boolean");
+          }
+          config.kafka.properties.emplace_back(name, text);
+        }
       } else if (k == "loyalty.tiers") {
         RETURN_IF_ERROR(LoadTiers(k, value, &config.rules));
       } else {

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "consumers/kafka.h"
 #include "ledger/codec.h"
 #include "ledger/ledger.h"
 #include "projections/rules.h"
@@ -16,6 +17,9 @@ struct Config {
   ledger::LedgerOptions ledger;
   ledger::CodecOptions codec;
   projections::Rules rules;
+  // kafka.bootstrap: "embedded", "none" or host:port,... (serve --kafka overrides it).
+  std::string kafka_mode = "embedded";
+  consumers::KafkaOptions kafka;
 };
 
 // Loads `path` (empty: the defaults). InvalidArgument naming the key on a bad key or value.

@@ -20,6 +20,26 @@ int main(int argc, char** argv) {
   append->add_option("file", file, "NDJSON file, or - for stdin");
   append->callback([&] { code = RunAppend(common, file); });
 
+  ServeFlags serve_flags;
+  auto* serve = app.add_subcommand("serve", "run the pipeline: Kafka inbox, ledger, projections");
+  add_common(serve);
+  serve->add_option("--kafka", serve_flags.kafka,
+                    "embedded (a broker in this process), none, or host:port,... "
+                    "(default: the config's kafka.bootstrap, else embedded)");
+  serve->add_option("--status-interval", serve_flags.status_interval_s,
+                    "seconds between status log lines")
+      ->capture_default_str();
+  serve->callback([&] { code = RunServe(common, serve_flags); });
+
+  int broker_partitions = 4;
+  std::string bootstrap_file;
+  auto* broker = app.add_subcommand("broker", "the embedded Kafka-protocol broker as a process");
+  add_common(broker);
+  broker->add_option("--partitions", broker_partitions, "partitions of every topic")
+      ->capture_default_str();
+  broker->add_option("--bootstrap-file", bootstrap_file, "write the bootstrap address here");
+  broker->callback([&] { code = RunBroker(common, broker_partitions, bootstrap_file); });
+
   std::string customer, as_of;
   uint64_t after_seq = 0, limit = 0;
   auto* history = app.add_subcommand("history", "a customer's events as JSON");

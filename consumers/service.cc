@@ -1,0 +1,101 @@
+#include "consumers/service.h"
+
+#include <filesystem>
+
+#include "ledger/status_macros.h"
+#include "ledger/strings.h"
+#include "spdlog/spdlog.h"
+
+namespace rapport::consumers {
+
+absl::Status Service::Start(const ServiceOptions& options, std::unique_ptr<Service>* out) {
+  std::unique_ptr<Service> svc(new Service());
+  ledger::LedgerOptions lo = options.ledger;
+  lo.read_only = false;
+  lo.extra_column_families = projections::ProjectionColumnFamilies();
+  lo.extra_column_families.push_back(kKafkaCf);
+  RETURN_IF_ERROR(ledger::Ledger::Open(options.data_dir, lo, &svc->ledger_));
+  RETURN_IF_ERROR(projections::Runner::Open(svc->ledger_.get(), options.runner, &svc->runner_));
+  std::vector<projections::ProjectionKind> stale;
+  for (const auto& s : svc->runner_->Status()) {
+    if (!s.rules_match) stale.push_back(s.kind);
+  }
+  if (!stale.empty()) {
+    // CONTRACT §4: serve rebuilds when the stored rules fingerprint differs from the config's.
+    spdlog::info("projections: the rules changed; rebuilding {} projection(s)", stale.size());
+    RETURN_IF_ERROR(svc->runner_->Rebuild(stale));
+  }
+  RETURN_IF_ERROR(svc->runner_->CatchUp());
+  svc->runner_->StartBackground();
+
+  if (options.kafka_mode == "none") {
+    *out = std::move(svc);
+    return absl::OkStatus();
+  }
+  KafkaOptions kafka = options.kafka;
+  if (options.kafka_mode == "embedded") {
+    EmbeddedBrokerOptions bo;
+    bo.brokers = options.embedded_brokers;
+    bo.partitions = static_cast<int>(svc->ledger_->partitions());
+    bo.topic_prefix = kafka.topic_prefix;
+    RETURN_IF_ERROR(EmbeddedBroker::Start(bo, &svc->broker_));
+    kafka.bootstrap = svc->broker_->bootstrap();
+    RETURN_IF_ERROR(WriteBootstrapFile(
+        (std::filesystem::path(options.data_dir) / "kafka.bootstrap").string(), kafka.bootstrap));
+  } else {
+    kafka.bootstrap = options.kafka_mode;
+  }
+  svc->bootstrap_ = kafka.bootstrap;
+  RETURN_IF_ERROR(RejectedPublisher::Start(svc->ledger_.get(), kafka, &svc->rejected_));
+  RETURN_IF_ERROR(LedgerRelay::Start(svc->ledger_.get(), kafka, &svc->relay_));
+  RETURN_IF_ERROR(ChangelogPublisher::Start(svc->ledger_.get(), svc->runner_.get(), kafka,
+                                            &svc->changelog_));
+  RETURN_IF_ERROR(Inbox::Start(svc->ledger_.get(), kafka, options.inbox, &svc->inbox_));
+  *out = std::move(svc);
+  return absl::OkStatus();
+}
+
+Service::~Service() { Stop(); }
+
+void Service::Stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  if (inbox_) inbox_->Stop();
+  if (runner_ && ledger_) {
+    absl::Status s = runner_->CatchUp();
+    if (!s.ok()) spdlog::warn("projections: catching up while stopping: {}", s.ToString());
+  }
+  if (changelog_) changelog_->Stop(10000);
+  if (relay_) relay_->Stop(10000);
+  if (rejected_) rejected_->Stop(5000);
+  inbox_.reset();
+  changelog_.reset();
+  relay_.reset();
+  rejected_.reset();
+  runner_.reset();
+  ledger_.reset();
+  broker_.reset();
+}
+
+ServiceStatus Service::status() const {
+  ServiceStatus s;
+  s.kafka = inbox_ != nullptr;
+  if (inbox_) s.inbox = inbox_->stats();
+  if (relay_) s.relay = relay_->stats();
+  if (changelog_) s.changelog = changelog_->stats();
+  if (rejected_) {
+    s.rejected_published = rejected_->published();
+    s.rejected_waiting = rejected_->waiting();
+  }
+  if (runner_) {
+    for (const auto& p : runner_->Status()) s.projections_behind += p.behind;
+  }
+  return s;
+}
+
+absl::Status Service::failure() const {
+  if (inbox_) return inbox_->failure();
+  return absl::OkStatus();
+}
+
+}  // namespace rapport::consumers

@@ -1,0 +1,160 @@
+// `rapport serve` and `rapport broker` (CONTRACT §6): long-running processes that stop cleanly
+// on SIGTERM or SIGINT.
+#include <pthread.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "consumers/embedded_broker.h"
+#include "consumers/service.h"
+#include "ledger/strings.h"
+#include "spdlog/sinks/stdout_color_sinks.h"
+#include "spdlog/spdlog.h"
+#include "tools/commands.h"
+#include "tools/config.h"
+
+namespace rapport::tools {
+namespace {
+
+// Blocks SIGTERM and SIGINT in this thread and every thread started after, so that WaitForStop
+// receives them synchronously.
+sigset_t BlockStopSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// Waits up to `timeout_ms` for SIGTERM/SIGINT; the signal number, or 0 on timeout.
+int WaitForStop(const sigset_t& set, int timeout_ms) {
+  timespec ts{timeout_ms / 1000, static_cast<long>(timeout_ms % 1000) * 1000000};
+  int sig = sigtimedwait(&set, nullptr, &ts);
+  return sig > 0 ? sig : 0;
+}
+
+// Logs go to stderr; stdout carries only what scripts read (the bootstrap address).
+void InitLogging() {
+  static bool done = [] {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("rapport"));
+    return true;
+  }();
+  (void)done;
+}
+
+int ExitFor(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+      return kExitBadInput;
+    default:
+      return kExitRuntime;
+  }
+}
+
+}  // namespace
+
+int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
+  auto config = LoadConfig(flags.config);
+  if (!config.ok()) {
+    std::fprintf(stderr, "rapport: config: %s\n", std::string(config.status().message()).c_str());
+    return kExitBadInput;
+  }
+  InitLogging();
+  sigset_t signals = BlockStopSignals();
+  consumers::ServiceOptions options;
+  options.data_dir = flags.data_dir;
+  options.ledger = config->ledger;
+  options.runner.rules = config->rules;
+  options.inbox.codec = config->codec;
+  options.kafka = config->kafka;
+  options.kafka_mode = serve.kafka.empty() ? config->kafka_mode : serve.kafka;
+  std::unique_ptr<consumers::Service> service;
+  absl::Status s = consumers::Service::Start(options, &service);
+  if (!s.ok()) {
+    std::fprintf(stderr, "rapport: serve: %s\n", std::string(s.message()).c_str());
+    return ExitFor(s);
+  }
+  std::printf("rapport serve: ledger %s (%u partitions)\n", flags.data_dir.c_str(),
+              service->ledger()->partitions());
+  if (service->bootstrap().empty()) {
+    std::printf("kafka: none\n");
+  } else {
+    std::printf("kafka: %s%s\n", service->bootstrap().c_str(),
+                service->embedded_broker() != nullptr
+                    ? StrCat(" (embedded; written to ", flags.data_dir, "/kafka.bootstrap)").c_str()
+                    : "");
+  }
+  std::fflush(stdout);
+
+  auto last_log = std::chrono::steady_clock::now();
+  int exit_code = kExitOk;
+  while (true) {
+    int sig = WaitForStop(signals, 500);
+    if (sig != 0) {
+      spdlog::info("serve: signal {}; draining and stopping", sig);
+      break;
+    }
+    if (absl::Status failure = service->failure(); !failure.ok()) {
+      spdlog::error("serve: stopping after a failure: {}", failure.ToString());
+      exit_code = kExitRuntime;
+      break;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_log >= std::chrono::seconds(serve.status_interval_s)) {
+      last_log = now;
+      auto st = service->status();
+      if (st.kafka) {
+        spdlog::info(
+            "serve: inbox stored {} dup {} rejected {} lag {}; relay lag {}; projections behind "
+            "{}; changelog lag {}; rejected waiting {}",
+            st.inbox.stored, st.inbox.duplicates, st.inbox.rejected, st.inbox.lag, st.relay.lag,
+            st.projections_behind, st.changelog.lag, st.rejected_waiting);
+      } else {
+        spdlog::info("serve: projections behind {}", st.projections_behind);
+      }
+    }
+  }
+  service->Stop();
+  spdlog::info("serve: stopped");
+  return exit_code;
+}
+
+int RunBroker(const CommonFlags& flags, int partitions, const std::string& bootstrap_file) {
+  auto config = LoadConfig(flags.config);
+  if (!config.ok()) {
+    std::fprintf(stderr, "rapport: config: %s\n", std::string(config.status().message()).c_str());
+    return kExitBadInput;
+  }
+  if (partitions < 1 || partitions > 4096) {
+    std::fprintf(stderr, "rapport: broker: --partitions must be from 1 to 4096\n");
+    return kExitBadInput;
+  }
+  InitLogging();
+  sigset_t signals = BlockStopSignals();
+  consumers::EmbeddedBrokerOptions options;
+  options.partitions = partitions;
+  options.topic_prefix = config->kafka.topic_prefix;
+  std::unique_ptr<consumers::EmbeddedBroker> broker;
+  absl::Status s = consumers::EmbeddedBroker::Start(options, &broker);
+  if (s.ok() && !bootstrap_file.empty()) {
+    s = consumers::WriteBootstrapFile(bootstrap_file, broker->bootstrap());
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "rapport: broker: %s\n", std::string(s.message()).c_str());
+    return kExitRuntime;
+  }
+  std::printf("%s\n", broker->bootstrap().c_str());
+  std::fflush(stdout);
+  spdlog::info("broker: 3 brokers at {}, topics {}* with {} partitions{}", broker->bootstrap(),
+               options.topic_prefix, partitions,
+               bootstrap_file.empty() ? "" : StrCat("; bootstrap written to ", bootstrap_file));
+  while (WaitForStop(signals, 1000) == 0) {
+  }
+  spdlog::info("broker: stopping");
+  return kExitOk;
+}
+
+}  // namespace rapport::tools
