@@ -8,6 +8,7 @@
 #include "projections/loyalty.h"
 #include "projections/profile.h"
 #include "projections/resume.h"
+#include "projections/stored_event.h"
 
 namespace rapport::projections {
 
@@ -30,8 +31,11 @@ std::optional<ProjectionKind> ProjectionFromName(std::string_view name) {
   return std::nullopt;
 }
 
-absl::StatusOr<ledger::Event> ParseStoredEvent(std::string_view event_json) {
-  // Stored events were validated when accepted; re-read them without today's limits and tiers.
+namespace {
+
+// The ledger codec, without today's size limit and tiers (stored events were checked against
+// those of their day).
+absl::StatusOr<ledger::Event> ParseStoredEventStrict(std::string_view event_json) {
   static const ledger::CodecOptions* options = [] {
     auto* o = new ledger::CodecOptions();
     o->max_event_bytes = SIZE_MAX;
@@ -41,16 +45,39 @@ absl::StatusOr<ledger::Event> ParseStoredEvent(std::string_view event_json) {
   return ledger::ParseEventJson(event_json, *options);
 }
 
-absl::StatusOr<Touch> TouchFromRecord(const ledger::StoredRecord& record, std::string* event_json) {
+}  // namespace
+
+absl::StatusOr<ledger::Event> ParseStoredEvent(std::string_view event_json) {
+  ledger::Event event;
+  if (ParseCanonicalEventFast(event_json, &event)) return event;
+  return ParseStoredEventStrict(event_json);
+}
+
+absl::Status ReadTouch(const ledger::StoredRecord& record, Touch* touch) {
+  touch->seq = record.seq.value();
+  touch->position = record.position.value();
+  // The fast path, which fills the event in place: all but corrupt or unusual records.
+  std::string_view json = CanonicalEventJson(record.canonical);
+  if (!json.empty() && ParseCanonicalEventFast(json, &touch->event)) return absl::OkStatus();
   ASSIGN_OR_RETURN(ledger::CanonicalEnvelope env, ledger::ParseCanonical(record.canonical));
-  auto event = ParseStoredEvent(env.event_json);
-  if (event_json != nullptr) event_json->assign(env.event_json);
+  auto event = ParseStoredEventStrict(env.event_json);
   if (!event.ok()) {
     return absl::DataLossError(AbslView(
         StrCat("partition ", record.partition.value(), " position ", record.position.value(),
                ": the stored event does not parse: ", StdView(event.status().message()))));
   }
-  return Touch{*std::move(event), record.seq.value(), record.position.value()};
+  touch->event = *std::move(event);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Touch> TouchFromRecord(const ledger::StoredRecord& record, std::string* event_json) {
+  if (event_json != nullptr) {
+    ASSIGN_OR_RETURN(ledger::CanonicalEnvelope env, ledger::ParseCanonical(record.canonical));
+    event_json->assign(env.event_json);
+  }
+  Touch touch;
+  RETURN_IF_ERROR(ReadTouch(record, &touch));
+  return touch;
 }
 
 std::optional<std::string> Fold(ProjectionKind kind, std::vector<Touch> touches,

@@ -23,8 +23,13 @@ std::string_view ProjectionName(ProjectionKind kind);
 std::optional<ProjectionKind> ProjectionFromName(std::string_view name);
 
 // Parses an event as stored in the ledger (accepted earlier: today's size limit and tiers do not
-// apply to it).
+// apply to it). Canonical JSON takes a fast path (projections/stored_event.h); anything else goes
+// through the strict ledger codec.
 absl::StatusOr<ledger::Event> ParseStoredEvent(std::string_view event_json);
+
+// Fills `*touch` (default-constructed) from a stored record: its event, seq and position. DataLoss
+// when its canonical bytes do not hold an event.
+absl::Status ReadTouch(const ledger::StoredRecord& record, Touch* touch);
 
 // Decodes a stored record into a Touch (and, when asked, the event's JSON). DataLoss when its
 // canonical bytes do not hold an event.
