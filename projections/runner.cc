@@ -96,6 +96,12 @@ using TouchLoader =
 constexpr uint64_t kSnapshotEvery = 128;
 constexpr uint64_t kSnapshotBytesPerEvent = 32;
 
+// Customers whose projections one partition's pass keeps in memory. Live updates write every
+// batch, so the cache only saves decoding; a rebuild writes each state once, at the end of the
+// partition, unless the partition has more customers than this (then it writes and starts over).
+constexpr size_t kMaxCachedLive = 20000;
+constexpr size_t kMaxCachedRebuild = 1 << 20;
+
 // A settled state as of its boundary (the (occurred_at, seq) of its last event), with what
 // an as-of query must add to it: the events pending at that point and those with a greater seq.
 struct Snapshot {
@@ -162,7 +168,10 @@ struct CustomerProjection {
   bool Add(SharedTouch touch, const Rules& rules) {
     const int64_t t = touch->event.occurred_at.micros;
     if (KeyLess(t, touch->seq, settled_time, settled_seq)) return false;
-    auto at = std::upper_bound(pending.begin(), pending.end(), touch, TouchLess);
+    // Rebuilds and live updates mostly bring events in time order: try the end first.
+    auto at = pending.empty() || !TouchLess(touch, pending.back())
+                  ? pending.end()
+                  : std::upper_bound(pending.begin(), pending.end(), touch, TouchLess);
     if (!maintain_full) {
       full_valid = false;
     } else if (full_valid && at == pending.end()) {
@@ -433,139 +442,151 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
                                       const std::function<void(uint64_t)>& on_batch) {
   rocksdb::DB* db = ledger_->db();
   const Rules& rules = options_.rules;
-  {
-    const uint32_t p = head.partition.value();
-    uint64_t from = UINT64_MAX;
-    for (const Version* v : versions) from = std::min(from, v->checkpoints[p]);
-    // (version index, customer) → projection, kept across batches so that a customer's state is
-    // decoded once per call rather than once per batch; bounded.
-    using Key = std::pair<size_t, std::string>;
-    absl::flat_hash_map<Key, std::unique_ptr<CustomerProjection>> cache;
-    constexpr size_t kMaxCached = 60000;
-    // Writes the states of `keys` and the in-memory checkpoints in one WriteBatch. Not synced:
-    // the ledger's own WAL sync orders it, and a lost tail is re-applied from the checkpoint it
-    // was written with.
-    auto flush = [&](const std::vector<Key>& keys) -> absl::Status {
-      rocksdb::WriteBatch batch;
-      for (const auto& key : keys) {
-        const Version* v = versions[key.first];
-        CustomerProjection& cp = *cache[key];
-        batch.Put(states_cf_, StateKey(v->kind, v->number, key.second),
-                  cp.Encode(/*render=*/!deferred, rules));
-        if (cp.snapshots_reset) {
-          std::string prefix = SnapshotPrefix(v->kind, v->number, key.second);
-          std::string end = prefix;
-          end.back() = '\x01';
-          batch.DeleteRange(states_cf_, prefix, end);
-          cp.snapshots_reset = false;
-        }
-        for (const auto& s : cp.new_snapshots) {
-          batch.Put(states_cf_, SnapshotKey(v->kind, v->number, key.second, s.time, s.seq),
-                    s.Encode());
-        }
-        cp.new_snapshots.clear();
+  const uint32_t p = head.partition.value();
+  uint64_t from = UINT64_MAX;
+  for (const Version* v : versions) from = std::min(from, v->checkpoints[p]);
+  // customer → its projection in each of `versions` (null until the customer has an event to
+  // apply there), kept across batches so that a customer's state is decoded once per call rather
+  // than once per batch; bounded. One lookup per record, for every version at once.
+  using Projections = std::vector<std::unique_ptr<CustomerProjection>>;
+  absl::flat_hash_map<std::string, Projections> cache;
+  // A rebuild keeps every customer of the partition until its end, so that each state is encoded
+  // and written once (reading a state back costs a read and a decode, and its pending events
+  // from the ledger); live updates keep fewer, as they write after every batch anyway.
+  const size_t max_cached = deferred ? kMaxCachedRebuild : kMaxCachedLive;
+  // (version index, customer) pairs to write.
+  using Key = std::pair<size_t, const std::string*>;
+  // Writes the states of `keys` and the in-memory checkpoints in one WriteBatch. Live updates are
+  // not synced: the ledger's own WAL sync orders them, and a lost tail is re-applied from the
+  // checkpoint it was written with. A rebuild's version serves no one until Rebuild flushes it
+  // to SST files and switches to it, so its writes skip the WAL: a crash before the switch
+  // leaves the old version current, and the next Rebuild deletes what this one left.
+  auto flush = [&](const std::vector<Key>& keys) -> absl::Status {
+    rocksdb::WriteBatch batch;
+    for (const auto& [vi, customer] : keys) {
+      const Version* v = versions[vi];
+      CustomerProjection& cp = *cache.find(*customer)->second[vi];
+      batch.Put(states_cf_, StateKey(v->kind, v->number, *customer),
+                cp.Encode(/*render=*/!deferred, rules));
+      if (cp.snapshots_reset) {
+        std::string prefix = SnapshotPrefix(v->kind, v->number, *customer);
+        std::string end = prefix;
+        end.back() = '\x01';
+        batch.DeleteRange(states_cf_, prefix, end);
+        cp.snapshots_reset = false;
       }
-      for (const Version* v : versions) {
-        batch.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(v->checkpoints[p]));
+      for (const auto& s : cp.new_snapshots) {
+        batch.Put(states_cf_, SnapshotKey(v->kind, v->number, *customer, s.time, s.seq),
+                  s.Encode());
       }
-      return ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &batch),
-                              "writing projection state");
-    };
-    // Whether states of this pass may already be stored: a deferred (rebuild) pass starts from
-    // an empty version, so until its first flush there is nothing to read back.
-    bool maybe_stored = !deferred;
-    auto flush_all = [&]() -> absl::Status {
-      std::vector<Key> keys;
-      keys.reserve(cache.size());
-      for (const auto& [key, projection] : cache) keys.push_back(key);
-      // In key order, memtable inserts are appends rather than random skiplist walks.
-      std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
-        return versions[a.first]->kind != versions[b.first]->kind
-                   ? versions[a.first]->kind < versions[b.first]->kind
-                   : a.second < b.second;
-      });
-      maybe_stored = true;
-      return flush(keys);
-    };
-    while (from < head.position.value()) {
-      if (cache.size() > kMaxCached) {
-        if (deferred) RETURN_IF_ERROR(flush_all());
-        cache.clear();
-      }
-      std::vector<ledger::StoredRecord> chunk;
-      RETURN_IF_ERROR(ledger_->ScanPartition(head.partition, ledger::Position(from + 1),
-                                             [&](ledger::StoredRecord& r) {
-                                               if (r.position > head.position) return false;
-                                               chunk.push_back(std::move(r));
-                                               return chunk.size() < options_.batch_records;
-                                             }));
-      if (chunk.empty()) break;
-      std::vector<std::pair<size_t, std::string>> touched;
-      Key key;  // reused: one string copy per record, not per projection
-      for (const auto& record : chunk) {
-        // Parsed in place: an Event is large, and moving it costs as much as parsing it.
-        auto parsed = std::make_shared<Touch>();
-        RETURN_IF_ERROR(ReadTouch(record, parsed.get()));
-        SharedTouch touch = std::move(parsed);
-        key.second = record.customer_id;
-        for (size_t vi = 0; vi < versions.size(); ++vi) {
-          Version* v = versions[vi];
-          if (v->checkpoints[p] >= record.position.value()) continue;
-          key.first = vi;
-          auto it = cache.find(key);
-          bool inserted = it == cache.end();
-          if (inserted) it = cache.emplace(key, nullptr).first;
-          if (!deferred) touched.push_back(key);
-          if (inserted) {
-            it->second = std::make_unique<CustomerProjection>(v->kind);
-            it->second->maintain_full = !deferred;
-            std::string value;
-            rocksdb::Status s = rocksdb::Status::NotFound();
-            if (maybe_stored) {
-              s = db->Get(rocksdb::ReadOptions(), states_cf_,
-                          StateKey(v->kind, v->number, record.customer_id), &value);
-            }
-            if (s.ok()) {
-              TouchLoader loader = LoaderFor(*ledger_, record.customer_id);
-              RETURN_IF_ERROR(it->second->Decode(value, &loader));
-            } else if (!s.IsNotFound()) {
-              return ledger::ToStatus(s, "reading projection state");
-            }
-          }
-          if (!it->second->Add(touch, rules)) {
-            // Later than the reorder window allows: fold the customer again up to this record.
-            ASSIGN_OR_RETURN(
-                std::vector<Touch> read,
-                ReadTouches(*ledger_, record.customer_id, ledger::Seq(0), record.seq.value()));
-            std::vector<SharedTouch> touches = Share(std::move(read));
-            std::sort(touches.begin(), touches.end(), TouchLess);
-            it->second = std::make_unique<CustomerProjection>(v->kind);
-            it->second->maintain_full = !deferred;
-            it->second->snapshots_reset = true;
-            for (auto& t : touches) it->second->Add(std::move(t), rules);
-          }
-        }
-      }
-      uint64_t last = chunk.back().position.value();
-      std::vector<uint64_t> before;
-      for (Version* v : versions) {
-        before.push_back(v->checkpoints[p]);
-        v->checkpoints[p] = std::max(v->checkpoints[p], last);
-      }
-      if (!deferred) {
-        std::sort(touched.begin(), touched.end());
-        touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-        if (absl::Status s = flush(touched); !s.ok()) {
-          // Nothing of this batch is stored: the checkpoints stay where the stored states are.
-          for (size_t i = 0; i < versions.size(); ++i) versions[i]->checkpoints[p] = before[i];
-          return s;
-        }
-      }
-      from = last;
-      on_batch(chunk.size());
+      cp.new_snapshots.clear();
     }
-    if (deferred && !cache.empty()) RETURN_IF_ERROR(flush_all());
+    for (const Version* v : versions) {
+      batch.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(v->checkpoints[p]));
+    }
+    rocksdb::WriteOptions wo;
+    wo.disableWAL = deferred;
+    return ledger::ToStatus(db->Write(wo, &batch), "writing projection state");
+  };
+  // Whether states of this pass may already be stored: a deferred (rebuild) pass starts from
+  // an empty version, so until its first flush there is nothing to read back.
+  bool maybe_stored = !deferred;
+  auto flush_all = [&]() -> absl::Status {
+    std::vector<Key> keys;
+    keys.reserve(cache.size() * versions.size());
+    for (const auto& [customer, projections] : cache) {
+      for (size_t vi = 0; vi < versions.size(); ++vi) {
+        if (projections[vi]) keys.emplace_back(vi, &customer);
+      }
+    }
+    // In key order, memtable inserts are appends rather than random skiplist walks.
+    std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
+      return versions[a.first]->kind != versions[b.first]->kind
+                 ? versions[a.first]->kind < versions[b.first]->kind
+                 : *a.second < *b.second;
+    });
+    maybe_stored = true;
+    return flush(keys);
+  };
+  while (from < head.position.value()) {
+    if (cache.size() > max_cached) {
+      if (deferred) RETURN_IF_ERROR(flush_all());
+      cache.clear();
+    }
+    std::vector<ledger::StoredRecord> chunk;
+    RETURN_IF_ERROR(ledger_->ScanPartition(head.partition, ledger::Position(from + 1),
+                                           [&](ledger::StoredRecord& r) {
+                                             if (r.position > head.position) return false;
+                                             chunk.push_back(std::move(r));
+                                             return chunk.size() < options_.batch_records;
+                                           }));
+    if (chunk.empty()) break;
+    std::vector<std::pair<size_t, std::string>> touched;
+    for (const auto& record : chunk) {
+      // Parsed in place: an Event is large, and moving it costs as much as parsing it.
+      auto parsed = std::make_shared<Touch>();
+      RETURN_IF_ERROR(ReadTouch(record, parsed.get()));
+      SharedTouch touch = std::move(parsed);
+      auto [it, inserted] = cache.try_emplace(record.customer_id);
+      Projections& projections = it->second;
+      if (inserted) projections.resize(versions.size());
+      for (size_t vi = 0; vi < versions.size(); ++vi) {
+        Version* v = versions[vi];
+        if (v->checkpoints[p] >= record.position.value()) continue;
+        if (!deferred) touched.emplace_back(vi, record.customer_id);
+        std::unique_ptr<CustomerProjection>& cp = projections[vi];
+        if (cp == nullptr) {
+          cp = std::make_unique<CustomerProjection>(v->kind);
+          cp->maintain_full = !deferred;
+          std::string value;
+          rocksdb::Status s = rocksdb::Status::NotFound();
+          if (maybe_stored) {
+            s = db->Get(rocksdb::ReadOptions(), states_cf_,
+                        StateKey(v->kind, v->number, record.customer_id), &value);
+          }
+          if (s.ok()) {
+            TouchLoader loader = LoaderFor(*ledger_, record.customer_id);
+            RETURN_IF_ERROR(cp->Decode(value, &loader));
+          } else if (!s.IsNotFound()) {
+            return ledger::ToStatus(s, "reading projection state");
+          }
+        }
+        if (!cp->Add(touch, rules)) {
+          // Later than the reorder window allows: fold the customer again up to this record.
+          ASSIGN_OR_RETURN(
+              std::vector<Touch> read,
+              ReadTouches(*ledger_, record.customer_id, ledger::Seq(0), record.seq.value()));
+          std::vector<SharedTouch> touches = Share(std::move(read));
+          std::sort(touches.begin(), touches.end(), TouchLess);
+          cp = std::make_unique<CustomerProjection>(v->kind);
+          cp->maintain_full = !deferred;
+          cp->snapshots_reset = true;
+          for (auto& t : touches) cp->Add(std::move(t), rules);
+        }
+      }
+    }
+    uint64_t last = chunk.back().position.value();
+    std::vector<uint64_t> before;
+    for (Version* v : versions) {
+      before.push_back(v->checkpoints[p]);
+      v->checkpoints[p] = std::max(v->checkpoints[p], last);
+    }
+    if (!deferred) {
+      std::sort(touched.begin(), touched.end());
+      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+      std::vector<Key> keys;
+      keys.reserve(touched.size());
+      for (const auto& [vi, customer] : touched) keys.emplace_back(vi, &customer);
+      if (absl::Status s = flush(keys); !s.ok()) {
+        // Nothing of this batch is stored: the checkpoints stay where the stored states are.
+        for (size_t i = 0; i < versions.size(); ++i) versions[i]->checkpoints[p] = before[i];
+        return s;
+      }
+    }
+    from = last;
+    on_batch(chunk.size());
   }
+  if (deferred && !cache.empty()) RETURN_IF_ERROR(flush_all());
   return absl::OkStatus();
 }
 
@@ -728,6 +749,12 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
   RETURN_IF_ERROR(Advance(versions, /*deferred=*/true, &applied, [&](uint64_t done) {
     if (progress) progress(done, std::max(total, done));
   }));
+  // Those states were written without the WAL: make them durable before the switch refers to
+  // them (outside the lock: the current versions keep being updated meanwhile).
+  rocksdb::FlushOptions flush;
+  flush.wait = true;
+  RETURN_IF_ERROR(
+      ledger::ToStatus(db->Flush(flush, {states_cf_, meta_cf_}), "flushing the rebuilt version"));
   absl::MutexLock lock(&mu_);
   // The records committed meanwhile, then the switch, with the live runner paused.
   RETURN_IF_ERROR(Advance(versions, /*deferred=*/false, &applied));
