@@ -149,6 +149,9 @@ struct CustomerProjection {
   // (rebuilds, whose events arrive far faster than anyone reads them).
   bool maintain_full = true;
   bool full_valid = true;
+  // Nonzero: an event came later than the reorder window; the customer is folded again from the
+  // ledger up to this seq at the end of the chunk.
+  uint64_t refold_to_seq = 0;
   uint64_t settled_count = 0;
   uint64_t next_snapshot = kSnapshotEvery;  // settled_count at which to take the next one
   // Snapshots made since the last write; `snapshots_reset`: the stored ones are stale (refold).
@@ -522,6 +525,7 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
                                            }));
     if (chunk.empty()) break;
     std::vector<std::pair<size_t, std::string>> touched;
+    std::vector<std::pair<size_t, std::string>> refolds;
     for (const auto& record : chunk) {
       // Parsed in place: an Event is large, and moving it costs as much as parsing it.
       auto parsed = std::make_shared<Touch>();
@@ -551,20 +555,30 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
             return ledger::ToStatus(s, "reading projection state");
           }
         }
-        if (!cp->Add(touch, rules)) {
-          // Later than the reorder window allows: fold the customer again up to this record.
-          ASSIGN_OR_RETURN(
-              std::vector<Touch> read,
-              ReadTouches(*ledger_, record.customer_id, ledger::Seq(0), record.seq.value()));
-          std::vector<SharedTouch> touches = Share(std::move(read));
-          std::sort(touches.begin(), touches.end(), TouchLess);
-          cp = std::make_unique<CustomerProjection>(v->kind);
-          cp->maintain_full = !deferred;
-          cp->snapshots_reset = true;
-          for (auto& t : touches) cp->Add(std::move(t), rules);
+        if (cp->refold_to_seq > 0) {
+          // Folded again from the ledger at the end of this chunk, this record included.
+          cp->refold_to_seq = std::max(cp->refold_to_seq, record.seq.value());
+        } else if (!cp->Add(touch, rules)) {
+          // Later than the reorder window allows: the customer is folded again from the ledger,
+          // once per chunk however many late events it has (Kafka partitions consumed at
+          // different paces can bring many).
+          cp->refold_to_seq = record.seq.value();
+          refolds.emplace_back(vi, record.customer_id);
         }
       }
     }
+    for (const auto& [vi, customer] : refolds) {
+      std::unique_ptr<CustomerProjection>& cp = cache[customer][vi];
+      ASSIGN_OR_RETURN(std::vector<Touch> read,
+                       ReadTouches(*ledger_, customer, ledger::Seq(0), cp->refold_to_seq));
+      std::vector<SharedTouch> touches = Share(std::move(read));
+      std::sort(touches.begin(), touches.end(), TouchLess);
+      cp = std::make_unique<CustomerProjection>(versions[vi]->kind);
+      cp->maintain_full = !deferred;
+      cp->snapshots_reset = true;
+      for (auto& t : touches) cp->Add(std::move(t), rules);
+    }
+    refolds.clear();
     uint64_t last = chunk.back().position.value();
     std::vector<uint64_t> before;
     for (Version* v : versions) {
