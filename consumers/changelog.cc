@@ -31,18 +31,22 @@ std::string EncodeCursor(uint32_t version, uint64_t position) {
 }  // namespace
 
 ChangelogPublisher::ChangelogPublisher(ledger::Ledger* ledger, projections::Runner* runner,
-                                       ConsumerState state, const KafkaOptions& kafka)
+                                       ConsumerState state, const KafkaOptions& kafka,
+                                       const ChangelogOptions& options)
     : ledger_(ledger),
       runner_(runner),
       state_(state),
       kafka_(kafka),
+      options_(options),
       topics_(kafka.topics().Changelogs()) {}
 
 absl::Status ChangelogPublisher::Start(ledger::Ledger* ledger, projections::Runner* runner,
                                        const KafkaOptions& kafka,
+                                       const ChangelogOptions& options,
                                        std::unique_ptr<ChangelogPublisher>* out) {
   ASSIGN_OR_RETURN(ConsumerState state, ConsumerState::For(ledger));
-  std::unique_ptr<ChangelogPublisher> pub(new ChangelogPublisher(ledger, runner, state, kafka));
+  std::unique_ptr<ChangelogPublisher> pub(
+      new ChangelogPublisher(ledger, runner, state, kafka, options));
   ChangelogPublisher* self = pub.get();
   uint32_t n = ledger->partitions();
   auto status = runner->Status();
@@ -194,11 +198,12 @@ void ChangelogPublisher::Run() {
       deadline_ = std::chrono::steady_clock::now() + std::chrono::milliseconds(drain_ms_);
     }
     if (stopping_ && std::chrono::steady_clock::now() >= deadline_) break;
+    auto started = std::chrono::steady_clock::now();
     bool published = Round();
-    if (!published) {
-      if (stopping_) break;
-      producer_->Poll(5);
-    }
+    if (!published && stopping_) break;
+    // Let changes pile up until the next round (not when draining).
+    auto next = started + std::chrono::milliseconds(published ? options_.interval_ms : 5);
+    while (!stop_ && std::chrono::steady_clock::now() < next) producer_->Poll(5);
   }
   producer_.reset();
 }

@@ -32,11 +32,18 @@ struct ChangelogStats {
   uint64_t lag = 0;
 };
 
+struct ChangelogOptions {
+  // Rounds start at most this often, so that a customer's burst of events becomes one message
+  // (Kafka Streams' commit interval plays the same role).
+  int interval_ms = 250;
+};
+
 // Owns one thread and a producer; `ledger` and `runner` must outlive it.
 class ChangelogPublisher {
  public:
   static absl::Status Start(ledger::Ledger* ledger, projections::Runner* runner,
-                            const KafkaOptions& kafka, std::unique_ptr<ChangelogPublisher>* out);
+                            const KafkaOptions& kafka, const ChangelogOptions& options,
+                            std::unique_ptr<ChangelogPublisher>* out);
   ~ChangelogPublisher();
   // Publishes what the runner has applied, for up to `drain_ms`, then stops.
   void Stop(int drain_ms = 10000);
@@ -44,7 +51,7 @@ class ChangelogPublisher {
 
  private:
   ChangelogPublisher(ledger::Ledger* ledger, projections::Runner* runner, ConsumerState state,
-                     const KafkaOptions& kafka);
+                     const KafkaOptions& kafka, const ChangelogOptions& options);
   void Run();
   // One round: publish what is behind; true when something was published.
   bool Round();
@@ -53,6 +60,7 @@ class ChangelogPublisher {
   projections::Runner* const runner_;
   ConsumerState state_;
   const KafkaOptions kafka_;
+  const ChangelogOptions options_;
   const std::vector<std::string> topics_;
   std::thread thread_;
   std::atomic<bool> stop_{false};

@@ -103,7 +103,7 @@ absl::Status Inbox::Start(ledger::Ledger* ledger, const KafkaOptions& kafka,
   ASSIGN_OR_RETURN(
       inbox->rk_,
       NewClient(RD_KAFKA_CONSUMER, kafka,
-                {{"session.timeout.ms", "10000"},
+                {{"session.timeout.ms", "6000"},
                  {"heartbeat.interval.ms", "1000"},
                  {"fetch.wait.max.ms", "50"},
                  {"auto.offset.reset", "earliest"},
@@ -195,6 +195,14 @@ std::unique_ptr<Inbox::Batch> Inbox::Decode(std::vector<Message> messages) {
     int64_t next = next_offset_[p];
     // Not ours any more, or already stored / in flight (a fetch from before a rebalance).
     if (next == kNotAssigned || (next >= 0 && m->offset < next)) continue;
+    if (next >= 0 && m->offset > next) {
+      // The broker deleted messages before they were read (retention; the embedded broker keeps
+      // 5 MB per partition). They were never accepted, but the producer must hear about it.
+      spdlog::error("inbox: {} [{}]: offsets {}..{} were deleted by the broker before they were "
+                    "read (retention); those messages are lost",
+                    topic_, p, next, m->offset - 1);
+      lost_ += static_cast<uint64_t>(m->offset - next);
+    }
     next_offset_[p] = m->offset + 1;
     bool found = false;
     for (auto& [bp, bo] : batch->next_offsets) {
@@ -262,6 +270,7 @@ bool Inbox::Finish(Batch* batch) {
   stats_.stored += stored;
   stats_.duplicates += duplicates;
   stats_.rejected += rejected;
+  stats_.lost_to_retention = lost_;
   for (const auto& [p, offset] : batch->next_offsets) {
     if (stored_offset_[p] >= 0) stored_offset_[p] = std::max(stored_offset_[p], offset);
   }

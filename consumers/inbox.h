@@ -36,6 +36,8 @@ struct InboxStats {
   uint64_t stored = 0;
   uint64_t duplicates = 0;
   uint64_t rejected = 0;
+  // Messages the broker deleted (retention) before they could be read.
+  uint64_t lost_to_retention = 0;
   // Messages on the assigned partitions not yet stored (high watermark − stored offset).
   int64_t lag = 0;
   int assigned_partitions = 0;
@@ -81,6 +83,7 @@ class Inbox {
   // already stored or in flight), and the batches in flight.
   std::vector<int64_t> next_offset_;
   std::vector<std::unique_ptr<Batch>> in_flight_;
+  uint64_t lost_ = 0;
 
   mutable absl::Mutex mu_;
   InboxStats stats_ ABSL_GUARDED_BY(mu_);

@@ -17,6 +17,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaOptions& o
                                       {"queue.buffering.max.messages", "500000"},
                                       {"message.timeout.ms", "120000"},
                                       {"partitioner", "murmur2_random"},
+                                      {"compression.type", "lz4"},
                                       {"client.id", client_id}},
                                      {{"enable.idempotence", "true"}, {"acks", "all"}},
                                      [self](rd_kafka_conf_t* conf) {

@@ -49,7 +49,7 @@ absl::Status Service::Start(const ServiceOptions& options, std::unique_ptr<Servi
   RETURN_IF_ERROR(RejectedPublisher::Start(svc->ledger_.get(), kafka, &svc->rejected_));
   RETURN_IF_ERROR(LedgerRelay::Start(svc->ledger_.get(), kafka, &svc->relay_));
   RETURN_IF_ERROR(ChangelogPublisher::Start(svc->ledger_.get(), svc->runner_.get(), kafka,
-                                            &svc->changelog_));
+                                            options.changelog, &svc->changelog_));
   RETURN_IF_ERROR(Inbox::Start(svc->ledger_.get(), kafka, options.inbox, &svc->inbox_));
   *out = std::move(svc);
   return absl::OkStatus();

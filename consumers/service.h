@@ -24,6 +24,7 @@ struct ServiceOptions {
   ledger::LedgerOptions ledger;
   projections::RunnerOptions runner;
   InboxOptions inbox;
+  ChangelogOptions changelog;
   // `embedded` (a broker in this process), `none` (no Kafka), or a bootstrap list.
   std::string kafka_mode = "embedded";
   KafkaOptions kafka;  // bootstrap filled in for `embedded`
