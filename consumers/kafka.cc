@@ -46,14 +46,20 @@ absl::StatusOr<KafkaHandle> NewClient(rd_kafka_type_t type, const KafkaOptions& 
   for (const auto& [k, v] : defaults) {
     if (s.ok()) s = Set(conf, k, v);
   }
-  for (const auto& [k, v] : options.properties) {
-    if (s.ok()) s = Set(conf, k, v);
+  const auto& role = type == RD_KAFKA_CONSUMER ? options.consumer_properties
+                                                : options.producer_properties;
+  for (const auto* props : {&options.properties, &role}) {
+    for (const auto& [k, v] : *props) {
+      if (s.ok()) s = Set(conf, k, v);
+    }
   }
   for (const auto& [k, v] : required) {
-    for (const auto& [uk, uv] : options.properties) {
-      if (uk == k && uv != v) {
-        return fail(absl::InvalidArgumentError(AbslView(StrCat(
-            "kafka.properties.", k, ": Rapport needs \"", v, "\" here for its guarantees"))));
+    for (const auto* props : {&options.properties, &role}) {
+      for (const auto& [uk, uv] : *props) {
+        if (uk == k && uv != v) {
+          return fail(absl::InvalidArgumentError(AbslView(StrCat(
+              "kafka properties: ", k, ": Rapport needs \"", v, "\" here for its guarantees"))));
+        }
       }
     }
     if (s.ok()) s = Set(conf, k, v);

@@ -43,6 +43,10 @@ struct KafkaOptions {
   // `kafka.properties`: librdkafka properties for every client (SASL, TLS, timeouts, ...). They
   // override Rapport's defaults but not the few settings its guarantees rest on.
   std::vector<std::pair<std::string, std::string>> properties;
+  // `kafka.consumer_properties` / `kafka.producer_properties`: applied after `properties` to the
+  // inbox consumer / to the producers only (librdkafka warns about the other role's keys).
+  std::vector<std::pair<std::string, std::string>> consumer_properties;
+  std::vector<std::pair<std::string, std::string>> producer_properties;
 
   Topics topics() const { return Topics::WithPrefix(topic_prefix); }
 };

@@ -203,7 +203,9 @@ void LedgerRelay::Run() {
       if (!failed) queued |= Fill(p, heads[p].position.value());
       behind |= sent_[p] < heads[p].position.value() || in_flight_[p] > 0;
     }
-    if (now - last_save > std::chrono::milliseconds(100)) {
+    // Unsynced puts are cheap and survive a process crash: the cursor is kept close behind the
+    // deliveries so that a restart resends little.
+    if (now - last_save > std::chrono::milliseconds(10)) {
       SaveCursors();
       last_save = now;
     }

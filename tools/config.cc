@@ -119,7 +119,11 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
         auto v = value.value<std::string>();
         if (!v || v->empty()) return Bad(k, "must be a non-empty string");
         config.kafka.group_id = *v;
-      } else if (k == "kafka.properties") {
+      } else if (k == "kafka.properties" || k == "kafka.consumer_properties" ||
+                 k == "kafka.producer_properties") {
+        auto* out = k == "kafka.properties"            ? &config.kafka.properties
+                    : k == "kafka.consumer_properties" ? &config.kafka.consumer_properties
+                                                       : &config.kafka.producer_properties;
         const toml::table* props = value.as_table();
         if (props == nullptr) return Bad(k, "must be a table of librdkafka properties");
         for (const auto& [pk, pv] : *props) {
@@ -134,7 +138,7 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
           } else {
             return Bad(StrCat(k, ".", name), "must be a string, integer or boolean");
           }
-          config.kafka.properties.emplace_back(name, text);
+          out->emplace_back(name, text);
         }
       } else if (k == "loyalty.tiers") {
         RETURN_IF_ERROR(LoadTiers(k, value, &config.rules));

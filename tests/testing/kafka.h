@@ -189,6 +189,8 @@ class TopicCollector {
     char err[512];
     rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
     rd_kafka_conf_set(conf, "group.id", "rapport-test-collector", err, sizeof(err));
+    // Quiet when the broker goes away at the end of a test.
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof(err));
     rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
     rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", err, sizeof(err));
     rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
