@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <deque>
+#include <filesystem>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
@@ -15,6 +16,7 @@
 #include "projections/resume.h"
 #include "projections/state_codec.h"
 #include "rocksdb/db.h"
+#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/write_batch.h"
 
 namespace rapport::projections {
@@ -208,11 +210,24 @@ struct CustomerProjection {
   }
 
   // `render`: store the full state rendered too (live updates; rebuilds leave it to readers).
-  std::string Encode(bool render, const Rules& rules) {
-    if (!full_valid) MakeFull(rules);
-    if (render && rendered.empty())
-      rendered = full->Render(ledger::Timestamp{last_occurred}, rules);
+  // `spend`: this is the projection's last use (a rebuild writing it), so the full state may be
+  // made by applying the pending events to the settled one in place rather than to a copy.
+  std::string Encode(bool render, const Rules& rules, bool spend = false) {
+    std::string settled_bytes, full_bytes;
+    if (spend && !full_valid && !render) {
+      settled_bytes = settled->Encode();
+      for (const auto& t : pending) settled->Apply(*t, rules);
+      full_bytes = settled->Encode();
+    } else {
+      if (!full_valid) MakeFull(rules);
+      if (render && rendered.empty())
+        rendered = full->Render(ledger::Timestamp{last_occurred}, rules);
+      settled_bytes = settled->Encode();
+      full_bytes = full->Encode();
+    }
     std::string out;
+    out.reserve(64 + settled_bytes.size() + full_bytes.size() + rendered.size() +
+                8 * pending.size());
     StateWriter w(&out);
     w.I64(last_occurred);
     w.U64(max_seq);
@@ -220,8 +235,8 @@ struct CustomerProjection {
     w.U64(settled_seq);
     w.U64(settled_count);
     w.U64(next_snapshot);
-    w.Str(settled->Encode());
-    w.Str(full->Encode());
+    w.Str(settled_bytes);
+    w.Str(full_bytes);
     w.Str(render ? rendered : std::string());
     w.U64(pending.size());
     for (const auto& t : pending) w.U64(t->seq);
@@ -326,6 +341,10 @@ void DeleteVersion(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* stat
   batch->Delete(meta, FingerprintKey(kind, version));
   for (uint32_t p = 0; p < partitions; ++p) batch->Delete(meta, CheckpointKey(kind, version, p));
 }
+
+// Where a rebuild writes SST files before ingesting them: inside the database directory, so
+// that ingesting moves them (a hard link) rather than copying.
+std::string RebuildDir(rocksdb::DB* db) { return db->GetName() + "/projection-rebuild"; }
 
 std::string U64Value(uint64_t v) {
   std::string out;
@@ -459,18 +478,16 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
   const size_t max_cached = deferred ? kMaxCachedRebuild : kMaxCachedLive;
   // (version index, customer) pairs to write.
   using Key = std::pair<size_t, const std::string*>;
-  // Writes the states of `keys` and the in-memory checkpoints in one WriteBatch. Live updates are
-  // not synced: the ledger's own WAL sync orders them, and a lost tail is re-applied from the
-  // checkpoint it was written with. A rebuild's version serves no one until Rebuild flushes it
-  // to SST files and switches to it, so its writes skip the WAL: a crash before the switch
-  // leaves the old version current, and the next Rebuild deletes what this one left.
+  // Live updates: writes the states of `keys` and the in-memory checkpoints in one WriteBatch,
+  // not synced: the ledger's own WAL sync orders it, and a lost tail is re-applied from the
+  // checkpoint it was written with.
   auto flush = [&](const std::vector<Key>& keys) -> absl::Status {
     rocksdb::WriteBatch batch;
     for (const auto& [vi, customer] : keys) {
       const Version* v = versions[vi];
       CustomerProjection& cp = *cache.find(*customer)->second[vi];
       batch.Put(states_cf_, StateKey(v->kind, v->number, *customer),
-                cp.Encode(/*render=*/!deferred, rules));
+                cp.Encode(/*render=*/true, rules));
       if (cp.snapshots_reset) {
         std::string prefix = SnapshotPrefix(v->kind, v->number, *customer);
         std::string end = prefix;
@@ -487,33 +504,97 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
     for (const Version* v : versions) {
       batch.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(v->checkpoints[p]));
     }
-    rocksdb::WriteOptions wo;
-    wo.disableWAL = deferred;
-    return ledger::ToStatus(db->Write(wo, &batch), "writing projection state");
+    return ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &batch), "writing projection state");
   };
   // Whether states of this pass may already be stored: a deferred (rebuild) pass starts from
-  // an empty version, so until its first flush there is nothing to read back.
+  // an empty version, so until its first write there is nothing to read back.
   bool maybe_stored = !deferred;
-  auto flush_all = [&]() -> absl::Status {
-    std::vector<Key> keys;
-    keys.reserve(cache.size() * versions.size());
-    for (const auto& [customer, projections] : cache) {
-      for (size_t vi = 0; vi < versions.size(); ++vi) {
-        if (projections[vi]) keys.emplace_back(vi, &customer);
+  int files_written = 0;
+  // A rebuild: writes every cached projection (each for the last time) straight into SST files,
+  // one per projection and key range (states, snapshots), in key order, and ingests them into the
+  // column family; then the checkpoints. No memtable, WAL or flush: the rebuilt version serves
+  // no one until the switch, and ingested files are durable. A crash before the switch leaves
+  // the old version current, and the next Rebuild deletes what this one left.
+  auto write_all = [&]() -> absl::Status {
+    std::vector<const std::string*> customers;
+    customers.reserve(cache.size());
+    for (const auto& [customer, projections] : cache) customers.push_back(&customer);
+    std::sort(customers.begin(), customers.end(),
+              [](const std::string* a, const std::string* b) { return *a < *b; });
+    rocksdb::Options sst_options = db->GetOptions(states_cf_);
+    // Fresh data is uncompressed, as the column family flushes it.
+    sst_options.compression_per_level.clear();
+    sst_options.compression = rocksdb::kNoCompression;
+    sst_options.bottommost_compression = rocksdb::kDisableCompressionOption;
+    std::vector<std::string> files;
+    rocksdb::WriteBatch resets;  // stale snapshots of refolded customers, from an earlier write
+    auto write_file = [&](size_t vi, bool snapshots) -> absl::Status {
+      const Version* v = versions[vi];
+      std::string path = StrCat(RebuildDir(db), "/", ProjectionName(v->kind), "-", v->number, "-",
+                                p, "-", files_written++, snapshots ? "-snapshots" : "", ".sst");
+      rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), sst_options, states_cf_);
+      RETURN_IF_ERROR(ledger::ToStatus(writer.Open(path), "writing projection state"));
+      size_t entries = 0;
+      for (const std::string* customer : customers) {
+        CustomerProjection* cp = cache.find(*customer)->second[vi].get();
+        if (cp == nullptr) continue;
+        rocksdb::Status s;
+        if (!snapshots) {
+          s = writer.Put(StateKey(v->kind, v->number, *customer),
+                         cp->Encode(/*render=*/false, rules, /*spend=*/true));
+          ++entries;
+        } else {
+          if (cp->snapshots_reset && maybe_stored) {
+            std::string prefix = SnapshotPrefix(v->kind, v->number, *customer);
+            std::string end = prefix;
+            end.back() = '\x01';
+            resets.DeleteRange(states_cf_, prefix, end);
+          }
+          for (const auto& snap : cp->new_snapshots) {
+            if (!s.ok()) break;
+            s = writer.Put(SnapshotKey(v->kind, v->number, *customer, snap.time, snap.seq),
+                           snap.Encode());
+            ++entries;
+          }
+        }
+        RETURN_IF_ERROR(ledger::ToStatus(s, "writing projection state"));
       }
+      if (entries == 0) {
+        // SstFileWriter cannot finish an empty file.
+        std::error_code ec;
+        std::filesystem::remove(path, ec);
+        return absl::OkStatus();
+      }
+      RETURN_IF_ERROR(ledger::ToStatus(writer.Finish(), "writing projection state"));
+      files.push_back(std::move(path));
+      return absl::OkStatus();
+    };
+    // Snapshots first: writing a state spends its projection.
+    for (size_t vi = 0; vi < versions.size(); ++vi) {
+      RETURN_IF_ERROR(write_file(vi, /*snapshots=*/true));
+      RETURN_IF_ERROR(write_file(vi, /*snapshots=*/false));
     }
-    // In key order, memtable inserts are appends rather than random skiplist walks.
-    std::sort(keys.begin(), keys.end(), [&](const Key& a, const Key& b) {
-      return versions[a.first]->kind != versions[b.first]->kind
-                 ? versions[a.first]->kind < versions[b.first]->kind
-                 : *a.second < *b.second;
-    });
+    if (resets.Count() > 0) {
+      RETURN_IF_ERROR(ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &resets),
+                                       "writing projection state"));
+    }
+    if (!files.empty()) {
+      rocksdb::IngestExternalFileOptions ingest;
+      ingest.move_files = true;
+      RETURN_IF_ERROR(ledger::ToStatus(db->IngestExternalFile(states_cf_, files, ingest),
+                                       "ingesting projection state"));
+    }
     maybe_stored = true;
-    return flush(keys);
+    rocksdb::WriteBatch checkpoints;
+    for (const Version* v : versions) {
+      checkpoints.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(v->checkpoints[p]));
+    }
+    return ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &checkpoints),
+                            "writing projection checkpoints");
   };
   while (from < head.position.value()) {
     if (cache.size() > max_cached) {
-      if (deferred) RETURN_IF_ERROR(flush_all());
+      if (deferred) RETURN_IF_ERROR(write_all());
       cache.clear();
     }
     std::vector<ledger::StoredRecord> chunk;
@@ -600,7 +681,7 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
     from = last;
     on_batch(chunk.size());
   }
-  if (deferred && !cache.empty()) RETURN_IF_ERROR(flush_all());
+  if (deferred && !cache.empty()) RETURN_IF_ERROR(write_all());
   return absl::OkStatus();
 }
 
@@ -728,6 +809,21 @@ absl::StatusOr<std::optional<std::string>> Runner::QueryFromSnapshot(
   return state->Render(as_of, options_.rules);
 }
 
+absl::StatusOr<bool> Runner::HasStates(ProjectionKind kind, uint32_t version) const {
+  for (const auto& [from, to] :
+       {std::pair(StateKey(kind, version, ""), StateKey(kind, version + 1, "")),
+        std::pair(SnapshotPrefix(kind, version, ""), SnapshotPrefix(kind, version + 1, ""))}) {
+    rocksdb::Slice upper(to);
+    rocksdb::ReadOptions ro;
+    ro.iterate_upper_bound = &upper;
+    std::unique_ptr<rocksdb::Iterator> it(ledger_->db()->NewIterator(ro, states_cf_));
+    it->Seek(from);
+    if (it->Valid()) return true;
+    RETURN_IF_ERROR(ledger::ToStatus(it->status(), "reading projection states"));
+  }
+  return false;
+}
+
 absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
                              const std::function<void(uint64_t, uint64_t)>& progress) {
   rocksdb::DB* db = ledger_->db();
@@ -740,8 +836,12 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
       v->kind = kind;
       v->number = current_[static_cast<size_t>(kind)]->number + 1;
       v->checkpoints.assign(ledger_->partitions(), 0);
-      // A rebuild that died half-way left keys of this version number: start it clean.
-      DeleteVersion(&start, states_cf_, meta_cf_, kind, v->number, ledger_->partitions());
+      // A rebuild that died half-way left keys of this version number: start it clean. (Only
+      // then: a range deletion would keep the new states' files from their own levels.)
+      ASSIGN_OR_RETURN(bool leftovers, HasStates(kind, v->number));
+      if (leftovers) {
+        DeleteVersion(&start, states_cf_, meta_cf_, kind, v->number, ledger_->partitions());
+      }
       start.Put(meta_cf_, FingerprintKey(kind, v->number), options_.rules.Fingerprint());
       for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
         start.Put(meta_cf_, CheckpointKey(kind, v->number, p), U64Value(0));
@@ -751,6 +851,13 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
   }
   RETURN_IF_ERROR(
       ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &start), "starting a rebuild"));
+  // SST files of a rebuild that died before ingesting them.
+  std::error_code ec;
+  std::filesystem::remove_all(RebuildDir(db), ec);
+  std::filesystem::create_directories(RebuildDir(db), ec);
+  if (ec) {
+    return absl::InternalError(AbslView(StrCat("creating ", RebuildDir(db), ": ", ec.message())));
+  }
 
   uint64_t total = 0;
   for (const auto& head : ledger_->Heads()) total += head.position.value();
@@ -759,16 +866,10 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
   for (auto& v : next) versions.push_back(v.get());
   // Most of the work, while the current versions keep serving and being updated.
   // A rebuild that dies starts again from scratch, so it writes states only when its cache is
-  // full and at the end of each partition, not after every batch.
+  // full and at the end of each partition, not after every batch, as ingested SST files.
   RETURN_IF_ERROR(Advance(versions, /*deferred=*/true, &applied, [&](uint64_t done) {
     if (progress) progress(done, std::max(total, done));
   }));
-  // Those states were written without the WAL: make them durable before the switch refers to
-  // them (outside the lock: the current versions keep being updated meanwhile).
-  rocksdb::FlushOptions flush;
-  flush.wait = true;
-  RETURN_IF_ERROR(
-      ledger::ToStatus(db->Flush(flush, {states_cf_, meta_cf_}), "flushing the rebuilt version"));
   absl::MutexLock lock(&mu_);
   // The records committed meanwhile, then the switch, with the live runner paused.
   RETURN_IF_ERROR(Advance(versions, /*deferred=*/false, &applied));
@@ -782,6 +883,7 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
   sync.sync = true;
   RETURN_IF_ERROR(ledger::ToStatus(db->Write(sync, &finish), "switching to the rebuilt version"));
   for (auto& v : next) current_[static_cast<size_t>(v->kind)] = std::move(v);
+  std::filesystem::remove_all(RebuildDir(db), ec);
   if (progress) progress(applied, std::max(total, applied));
   return absl::OkStatus();
 }

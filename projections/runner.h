@@ -39,9 +39,9 @@ struct RunnerOptions {
 struct ProjectionStatus {
   ProjectionKind kind;
   uint32_t version = 0;
-  bool rules_match = true;  // false: stored with other rules; a rebuild is due
-  uint64_t applied = 0;     // records applied in the current version, over all partitions
-  uint64_t behind = 0;      // committed records not applied yet
+  bool rules_match = true;            // false: stored with other rules; a rebuild is due
+  uint64_t applied = 0;               // records applied in the current version, over all partitions
+  uint64_t behind = 0;                // committed records not applied yet
   std::vector<uint64_t> checkpoints;  // last applied position, by partition
 };
 
@@ -86,6 +86,8 @@ class Runner {
   struct Version;
   Runner(ledger::Ledger* ledger, const RunnerOptions& options);
   absl::Status LoadVersions();
+  // Whether a version of `kind` has any state or snapshot stored (left by a rebuild that died).
+  absl::StatusOr<bool> HasStates(ProjectionKind kind, uint32_t version) const;
   // The projection as of `as_of` from the latest snapshot at or before it; nullopt when there is
   // none (or the ledger has an event the snapshot cannot take).
   absl::StatusOr<std::optional<std::string>> QueryFromSnapshot(ProjectionKind kind,

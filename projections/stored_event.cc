@@ -503,10 +503,19 @@ std::string_view CanonicalEventJson(std::string_view c) {
   ++i;
   if (c.substr(i, kEvent.size()) != kEvent) return {};
   size_t start = i + kEvent.size();
-  // `,"event_id":` with bare quotes cannot occur inside a JSON string: the last one is ours.
-  size_t tail = c.rfind(",\"event_id\":");
-  if (tail == std::string_view::npos || tail <= start) return {};
-  return c.substr(start, tail - start);
+  // `,"event_id":` with bare quotes cannot occur inside a JSON string: the last one is ours. It
+  // is ~100 bytes from the end; memrchr from comma to comma beats a generic rfind.
+  constexpr std::string_view kTail = ",\"event_id\":";
+  const char* begin = c.data() + start;
+  size_t n = c.size() - start;
+  while (const void* hit = memrchr(begin, ',', n)) {
+    size_t at = static_cast<size_t>(static_cast<const char*>(hit) - begin);
+    if (n - at >= kTail.size() && std::memcmp(begin + at, kTail.data(), kTail.size()) == 0) {
+      return at == 0 ? std::string_view() : c.substr(start, at);
+    }
+    n = at;
+  }
+  return {};
 }
 
 }  // namespace rapport::projections

@@ -1,4 +1,5 @@
 // `rapport bench append|replay`: end-to-end figures on a workload made by the gen generator.
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -263,6 +264,26 @@ int LoadForProjections(const CommonFlags& flags, const BenchFlags& bench, Config
   return kExitOk;
 }
 
+// CPU seconds of the whole process (every thread, RocksDB's included) so far.
+double ProcessCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// Resets the process's peak resident set size (Linux: /proc/self/clear_refs), so that PeakRssMb
+// measures one phase.
+void ResetPeakRss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+double PeakRssMb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) return std::strtod(line.c_str() + 6, nullptr) / 1024;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
@@ -277,9 +298,12 @@ int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
   std::vector<projections::ProjectionKind> kinds(std::begin(projections::kAllProjections),
                                                  std::end(projections::kAllProjections));
   uint64_t events = 0;
+  ResetPeakRss();
+  double cpu = ProcessCpuSeconds();
   auto start = Clock::now();
   absl::Status s = runner->Rebuild(kinds, [&](uint64_t done, uint64_t) { events = done; });
   double secs = Seconds(start, Clock::now());
+  cpu = ProcessCpuSeconds() - cpu;
   if (!s.ok()) {
     std::fprintf(stderr, "bench: rebuild failed: %s\n", std::string(s.message()).c_str());
     return kExitRuntime;
@@ -287,6 +311,16 @@ int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
   std::string out = StrCat("{\"bench\":\"rebuild\",\"projections\":3,\"events\":", events);
   AppendNumber(&out, "seconds", secs);
   AppendNumber(&out, "events_per_s", events / secs);
+  // CPU time is less sensitive than wall time to other work on a shared machine: with both
+  // threads busy throughout, wall time would be cpu_seconds / 2 on two idle cores.
+  AppendNumber(&out, "cpu_seconds", cpu);
+  AppendNumber(&out, "events_per_cpu_s", events / cpu);
+  AppendNumber(&out, "peak_rss_mb", PeakRssMb());
+  uint64_t state_bytes = 0;
+  if (auto* cf = ledger->column_family(projections::kProjectionsCf)) {
+    ledger->db()->GetIntProperty(cf, "rocksdb.total-sst-files-size", &state_bytes);
+  }
+  AppendNumber(&out, "projection_sst_mb", static_cast<double>(state_bytes) / (1 << 20));
   out.append(StrCat(",\"customers\":", bench.customers, "}\n"));
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
