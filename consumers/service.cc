@@ -93,6 +93,8 @@ ServiceStatus Service::status() const {
   return s;
 }
 
+InboxStats Service::inbox_stats() const { return inbox_ ? inbox_->stats() : InboxStats(); }
+
 absl::Status Service::failure() const {
   if (inbox_) return inbox_->failure();
   return absl::OkStatus();

@@ -55,6 +55,8 @@ class Service {
   // what is stored — then closes everything. Idempotent.
   void Stop();
   ServiceStatus status() const;
+  // The inbox's figures alone (cheap: no lock the projection runner holds).
+  InboxStats inbox_stats() const;
   // Set when a stage stopped on a storage failure; the process should exit.
   absl::Status failure() const;
 

@@ -57,6 +57,11 @@ int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench);
 int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench);
 // Stored-projection lookups and as-of folds of a 1,000-event customer: p50/p99.
 int RunBenchQuery(const CommonFlags& flags, const BenchFlags& bench);
+// Sustained ingest through the embedded broker: a producer publishes the workload to the inbox
+// and the whole pipeline takes it in; events stored per second.
+int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench);
+// Publish-to-projection-visible latency at a steady `rate` for `seconds`: p50/p99/p99.9/max.
+int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate, int seconds);
 
 }  // namespace rapport::tools
 

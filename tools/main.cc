@@ -120,6 +120,19 @@ int main(int argc, char** argv) {
   auto* bench_query = bench_cmd->add_subcommand("query", "projection lookups and as-of folds");
   add_bench(bench_query);
   bench_query->callback([&] { code = RunBenchQuery(common, bench); });
+  auto* bench_ingest =
+      bench_cmd->add_subcommand("ingest", "Kafka inbox to ledger through the embedded broker");
+  add_bench(bench_ingest);
+  bench_ingest->callback([&] { code = RunBenchIngest(common, bench); });
+  int latency_rate = 20000, latency_seconds = 30;
+  auto* bench_latency = bench_cmd->add_subcommand(
+      "latency", "publish-to-projection-visible latency at a steady rate (embedded broker)");
+  add_bench(bench_latency);
+  bench_latency->add_option("--rate", latency_rate, "events per second")->capture_default_str();
+  bench_latency->add_option("--seconds", latency_seconds, "how long to publish")
+      ->capture_default_str();
+  bench_latency->callback(
+      [&] { code = RunBenchLatency(common, bench, latency_rate, latency_seconds); });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,51 @@
+#include "tools/bench_common.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "tools/gen.h"
+
+namespace rapport::tools {
+
+namespace {
+constexpr char kMarker[] = ".rapport-bench";
+}  // namespace
+
+bool PrepareBenchDir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec) && !fs::exists(fs::path(dir) / kMarker, ec)) {
+    std::fprintf(stderr,
+                 "rapport bench: %s exists and was not made by a benchmark; give an empty or new "
+                 "--data-dir\n",
+                 dir.c_str());
+    return false;
+  }
+  fs::remove_all(dir, ec);
+  fs::create_directories(dir, ec);
+  std::ofstream(fs::path(dir) / kMarker) << "made by rapport bench; safe to delete\n";
+  return true;
+}
+
+std::vector<std::string> MakeWorkload(const BenchFlags& bench) {
+  std::vector<std::string> lines;
+  lines.reserve(bench.events);
+  auto start = BenchClock::now();
+  GenerateWorkload({bench.customers, bench.events, bench.seed},
+                   [&](std::string_view line) { lines.emplace_back(line); });
+  std::fprintf(stderr, "bench: generated %zu events for %llu customers in %.2fs\n", lines.size(),
+               static_cast<unsigned long long>(bench.customers),
+               SecondsBetween(start, BenchClock::now()));
+  return lines;
+}
+
+double Quantile(std::vector<double>& values, double q) {
+  if (values.empty()) return 0;
+  size_t i = std::min(values.size() - 1, static_cast<size_t>(q * static_cast<double>(values.size())));
+  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(i), values.end());
+  return values[i];
+}
+
+}  // namespace rapport::tools

@@ -1,0 +1,31 @@
+// Pieces every `rapport bench` command shares.
+#ifndef RAPPORT_TOOLS_BENCH_COMMON_H_
+#define RAPPORT_TOOLS_BENCH_COMMON_H_
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "tools/commands.h"
+
+namespace rapport::tools {
+
+using BenchClock = std::chrono::steady_clock;
+
+inline double SecondsBetween(BenchClock::time_point a, BenchClock::time_point b) {
+  return std::chrono::duration<double>(b - a).count();
+}
+
+// Benchmarks own their data dir: they create it fresh, and refuse to wipe one they did not make
+// (false, with a message on stderr).
+bool PrepareBenchDir(const std::string& dir);
+
+// The gen workload of `bench` (customers, events, seed), one JSON line per event.
+std::vector<std::string> MakeWorkload(const BenchFlags& bench);
+
+// The value at quantile `q` (0..1) of `values` (sorted in place); 0 when empty.
+double Quantile(std::vector<double>& values, double q);
+
+}  // namespace rapport::tools
+
+#endif  // RAPPORT_TOOLS_BENCH_COMMON_H_

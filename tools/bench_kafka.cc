@@ -1,0 +1,263 @@
+// `rapport bench ingest|latency`: the Kafka inbox through the embedded broker, in-process:
+// a producer publishes a gen workload to rapport.touchpoints and `serve`'s pipeline (inbox,
+// ledger, projections, relay, changelogs) takes it in.
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "consumers/embedded_broker.h"
+#include "consumers/producer.h"
+#include "consumers/service.h"
+#include "ledger/codec.h"
+#include "ledger/strings.h"
+#include "tools/bench_common.h"
+#include "tools/config.h"
+
+namespace rapport::tools {
+namespace {
+
+struct KeyedEvent {
+  std::string key;  // the customer id, else the identity value (CONTRACT §5)
+  std::string json;
+  std::string event_id;
+};
+
+std::vector<KeyedEvent> KeyWorkload(std::vector<std::string> lines) {
+  std::vector<KeyedEvent> out;
+  out.reserve(lines.size());
+  for (auto& line : lines) {
+    auto event = ledger::ParseEventJson(line, ledger::CodecOptions());
+    if (!event.ok()) continue;
+    KeyedEvent k;
+    k.key = !event->customer_id.empty() ? event->customer_id : event->identity->value;
+    k.event_id = event->event_id;
+    k.json = std::move(line);
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+struct Pipeline {
+  std::unique_ptr<consumers::EmbeddedBroker> broker;
+  std::unique_ptr<consumers::Service> service;
+  std::unique_ptr<consumers::Producer> producer;
+  std::atomic<uint64_t> failed{0};
+};
+
+// Starts the broker, the service on a fresh bench data dir, and a producer; prints the error.
+bool StartPipeline(const CommonFlags& flags, Pipeline* p) {
+  auto config = LoadConfig(flags.config);
+  if (!config.ok()) {
+    std::fprintf(stderr, "rapport: config: %s\n", std::string(config.status().message()).c_str());
+    return false;
+  }
+  if (!PrepareBenchDir(flags.data_dir)) return false;
+  consumers::EmbeddedBrokerOptions bo;
+  bo.partitions = static_cast<int>(config->ledger.partitions);
+  absl::Status s = consumers::EmbeddedBroker::Start(bo, &p->broker);
+  consumers::ServiceOptions options;
+  options.data_dir = flags.data_dir;
+  options.ledger = config->ledger;
+  options.runner.rules = config->rules;
+  options.inbox.codec = config->codec;
+  options.kafka = config->kafka;
+  if (s.ok()) {
+    options.kafka_mode = p->broker->bootstrap();
+    s = consumers::Service::Start(options, &p->service);
+  }
+  if (s.ok()) {
+    consumers::KafkaOptions ko = config->kafka;
+    ko.bootstrap = p->broker->bootstrap();
+    auto producer = consumers::Producer::Create(ko, "rapport-bench", [p](const rd_kafka_message_t* m) {
+      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++p->failed;
+    });
+    if (producer.ok()) {
+      p->producer = std::move(*producer);
+    } else {
+      s = producer.status();
+    }
+  }
+  if (!s.ok()) {
+    std::fprintf(stderr, "rapport bench: %s\n", std::string(s.message()).c_str());
+    return false;
+  }
+  // Timing starts once the inbox owns its partitions (the embedded broker's first consumer-group
+  // rebalance waits 3 s for more members, as group.initial.rebalance.delay.ms does).
+  while (p->service->inbox_stats().assigned_partitions == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return true;
+}
+
+void Publish(Pipeline* p, const std::string& topic, const KeyedEvent& e) {
+  while (!p->producer->Produce(topic, -1, e.key, e.json, {}, nullptr).ok()) {
+    p->producer->Poll(1);
+  }
+}
+
+uint64_t StoredRecords(const consumers::Service& service) {
+  uint64_t n = 0;
+  for (const auto& h : service.ledger()->Heads()) n += h.position.value();
+  return n;
+}
+
+uint64_t DistinctEvents(const std::vector<KeyedEvent>& events) {
+  absl::flat_hash_map<std::string_view, bool> seen;
+  for (const auto& e : events) seen.emplace(e.event_id, true);
+  return seen.size();
+}
+
+}  // namespace
+
+int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench) {
+  auto events = KeyWorkload(MakeWorkload(bench));
+  const uint64_t records = DistinctEvents(events);
+  Pipeline p;
+  if (!StartPipeline(flags, &p)) return kExitRuntime;
+  const std::string topic = consumers::Topics::WithPrefix("rapport.").touchpoints;
+  // The embedded broker keeps 5 MB per partition; the producer stays at most this many messages
+  // ahead of the inbox so that none is deleted before it is read.
+  constexpr uint64_t kWindow = 60000;
+  std::fprintf(stderr, "bench: publishing %zu events to %s\n", events.size(), topic.c_str());
+  auto t0 = BenchClock::now();
+  std::thread publisher([&] {
+    for (size_t i = 0; i < events.size(); ++i) {
+      Publish(&p, topic, events[i]);
+      if (i % 1000 == 999) {
+        p.producer->Poll(0);
+        while (i + 1 > p.service->inbox_stats().consumed + kWindow) p.producer->Poll(1);
+      }
+    }
+    p.producer->Flush(60000);
+  });
+  auto last_print = t0;
+  while (StoredRecords(*p.service) < records) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    auto now = BenchClock::now();
+    if (now - last_print > std::chrono::seconds(1)) {
+      last_print = now;
+      uint64_t n = StoredRecords(*p.service);
+      std::fprintf(stderr, "\rbench: %llu/%llu stored (%.0f/s)   ",
+                   static_cast<unsigned long long>(n), static_cast<unsigned long long>(records),
+                   static_cast<double>(n) / SecondsBetween(t0, now));
+    }
+    if (p.service->inbox_stats().lost_to_retention > 0 || !p.service->failure().ok()) break;
+  }
+  auto t1 = BenchClock::now();
+  publisher.join();
+  auto stored = StoredRecords(*p.service);
+  // The rest of the pipeline: projections applied, every record relayed, changelogs published.
+  while (true) {
+    auto st = p.service->status();
+    if (st.projections_behind == 0 && st.relay.lag == 0 && st.changelog.lag == 0) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  auto t2 = BenchClock::now();
+  auto st = p.service->status();
+  std::fprintf(stderr, "\n");
+  std::printf(
+      "{\"bench\":\"ingest\",\"events\":%zu,\"records\":%llu,\"stored\":%llu,"
+      "\"duplicates\":%llu,\"rejected\":%llu,\"lost_to_retention\":%llu,\"seconds\":%.3f,"
+      "\"events_per_s\":%.0f,\"all_stages_seconds\":%.3f,\"all_stages_events_per_s\":%.0f,"
+      "\"relayed\":%llu,\"changelog_messages\":%llu}\n",
+      events.size(), static_cast<unsigned long long>(records),
+      static_cast<unsigned long long>(stored), static_cast<unsigned long long>(st.inbox.duplicates),
+      static_cast<unsigned long long>(st.inbox.rejected),
+      static_cast<unsigned long long>(st.inbox.lost_to_retention), SecondsBetween(t0, t1),
+      static_cast<double>(events.size()) / SecondsBetween(t0, t1), SecondsBetween(t0, t2),
+      static_cast<double>(events.size()) / SecondsBetween(t0, t2),
+      static_cast<unsigned long long>(st.relay.sent),
+      static_cast<unsigned long long>(st.changelog.published));
+  p.service->Stop();
+  return stored == records ? kExitOk : kExitRuntime;
+}
+
+int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate, int seconds) {
+  if (rate <= 0 || seconds <= 0) {
+    std::fprintf(stderr, "rapport bench latency: --rate and --seconds must be positive\n");
+    return kExitBadInput;
+  }
+  BenchFlags b = bench;
+  b.events = static_cast<uint64_t>(rate) * static_cast<uint64_t>(seconds);
+  auto events = KeyWorkload(MakeWorkload(b));
+  absl::flat_hash_map<std::string, size_t> first_index;
+  for (size_t i = 0; i < events.size(); ++i) first_index.emplace(events[i].event_id, i);
+  std::vector<std::atomic<int64_t>> sent_ns(events.size());
+  Pipeline p;
+  if (!StartPipeline(flags, &p)) return kExitRuntime;
+  const std::string topic = consumers::Topics::WithPrefix("rapport.").touchpoints;
+  const uint64_t records = first_index.size();
+  auto now_ns = [] {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               BenchClock::now().time_since_epoch())
+        .count();
+  };
+
+  std::fprintf(stderr, "bench: publishing %zu events at %d/s\n", events.size(), rate);
+  auto t0 = BenchClock::now();
+  std::thread publisher([&] {
+    for (size_t i = 0; i < events.size(); ++i) {
+      auto due = t0 + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) /
+                                                                    rate));
+      if (BenchClock::now() < due) {
+        p.producer->Poll(0);
+        std::this_thread::sleep_until(due);
+      }
+      sent_ns[i] = now_ns();
+      Publish(&p, topic, events[i]);
+    }
+    p.producer->Flush(60000);
+  });
+
+  // Visible = applied by the projection runner (all three projections, state and checkpoint
+  // committed): a query from then on answers with the event. Checked every millisecond.
+  const uint32_t partitions = p.service->ledger()->partitions();
+  std::vector<uint64_t> seen(partitions, 0);
+  std::vector<double> latency_ms;
+  latency_ms.reserve(records);
+  while (latency_ms.size() < records) {
+    std::vector<uint64_t> visible(partitions, UINT64_MAX);
+    for (const auto& s : p.service->runner()->Status()) {
+      for (uint32_t q = 0; q < partitions && q < s.checkpoints.size(); ++q) {
+        visible[q] = std::min(visible[q], s.checkpoints[q]);
+      }
+    }
+    int64_t at = now_ns();
+    bool progressed = false;
+    for (uint32_t q = 0; q < partitions; ++q) {
+      if (visible[q] == UINT64_MAX || visible[q] <= seen[q]) continue;
+      progressed = true;
+      absl::Status s = p.service->ledger()->ScanPartition(
+          ledger::PartitionId(q), ledger::Position(seen[q] + 1), [&](ledger::StoredRecord& r) {
+            if (r.position.value() > visible[q]) return false;
+            auto it = first_index.find(r.event_id);
+            if (it != first_index.end()) {
+              latency_ms.push_back(static_cast<double>(at - sent_ns[it->second].load()) / 1e6);
+            }
+            return true;
+          });
+      if (!s.ok()) {
+        std::fprintf(stderr, "rapport bench: %s\n", std::string(s.message()).c_str());
+        return kExitRuntime;
+      }
+      seen[q] = visible[q];
+    }
+    if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    if (SecondsBetween(t0, BenchClock::now()) > seconds + 120.0) break;
+  }
+  publisher.join();
+  auto elapsed = SecondsBetween(t0, BenchClock::now());
+  size_t measured = latency_ms.size();
+  double p50 = Quantile(latency_ms, 0.50), p99 = Quantile(latency_ms, 0.99),
+         p999 = Quantile(latency_ms, 0.999), max = Quantile(latency_ms, 1.0);
+  std::printf(
+      "{\"bench\":\"latency\",\"rate_per_s\":%d,\"events\":%zu,\"measured\":%zu,"
+      "\"seconds\":%.3f,\"visible_p50_ms\":%.2f,\"visible_p99_ms\":%.2f,"
+      "\"visible_p999_ms\":%.2f,\"visible_max_ms\":%.2f}\n",
+      rate, events.size(), measured, elapsed, p50, p99, p999, max);
+  p.service->Stop();
+  return measured == records ? kExitOk : kExitRuntime;
+}
+
+}  // namespace rapport::tools
