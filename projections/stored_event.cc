@@ -504,16 +504,12 @@ std::string_view CanonicalEventJson(std::string_view c) {
   if (c.substr(i, kEvent.size()) != kEvent) return {};
   size_t start = i + kEvent.size();
   // `,"event_id":` with bare quotes cannot occur inside a JSON string: the last one is ours. It
-  // is ~100 bytes from the end; memrchr from comma to comma beats a generic rfind.
+  // is ~100 bytes from the end: a plain backward scan finds it sooner than a generic search.
   constexpr std::string_view kTail = ",\"event_id\":";
-  const char* begin = c.data() + start;
-  size_t n = c.size() - start;
-  while (const void* hit = memrchr(begin, ',', n)) {
-    size_t at = static_cast<size_t>(static_cast<const char*>(hit) - begin);
-    if (n - at >= kTail.size() && std::memcmp(begin + at, kTail.data(), kTail.size()) == 0) {
-      return at == 0 ? std::string_view() : c.substr(start, at);
+  for (size_t at = c.size() - kTail.size(); at > start; --at) {
+    if (c[at] == ',' && c[at + 2] == 'e' && c.compare(at, kTail.size(), kTail) == 0) {
+      return c.substr(start, at - start);
     }
-    n = at;
   }
   return {};
 }

@@ -298,6 +298,7 @@ int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
   std::vector<projections::ProjectionKind> kinds(std::begin(projections::kAllProjections),
                                                  std::end(projections::kAllProjections));
   uint64_t events = 0;
+  std::fprintf(stderr, "bench: rebuilding (timed)\n");
   ResetPeakRss();
   double cpu = ProcessCpuSeconds();
   auto start = Clock::now();
