@@ -35,7 +35,7 @@ struct ChangelogStats {
 struct ChangelogOptions {
   // Rounds start at most this often, so that a customer's burst of events becomes one message
   // (Kafka Streams' commit interval plays the same role).
-  int interval_ms = 250;
+  int interval_ms = 1000;
 };
 
 // Owns one thread and a producer; `ledger` and `runner` must outlive it.

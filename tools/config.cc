@@ -115,6 +115,10 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
           return Bad(k, "must be a string usable in Kafka topic names");
         }
         config.kafka.topic_prefix = *v;
+      } else if (k == "kafka.changelog_interval_ms") {
+        auto v = value.value<int64_t>();
+        if (!v || *v < 0 || *v > 3600000) return Bad(k, "must be milliseconds from 0 to 3600000");
+        config.changelog_interval_ms = static_cast<int>(*v);
       } else if (k == "kafka.group_id") {
         auto v = value.value<std::string>();
         if (!v || v->empty()) return Bad(k, "must be a non-empty string");

@@ -20,6 +20,8 @@ struct Config {
   // kafka.bootstrap: "embedded", "none" or host:port,... (serve --kafka overrides it).
   std::string kafka_mode = "embedded";
   consumers::KafkaOptions kafka;
+  // kafka.changelog_interval_ms: how often projection changes are published (coalescing).
+  int changelog_interval_ms = 1000;
 };
 
 // Loads `path` (empty: the defaults). InvalidArgument naming the key on a bad key or value.

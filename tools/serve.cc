@@ -70,6 +70,7 @@ int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
   options.runner.rules = config->rules;
   options.inbox.codec = config->codec;
   options.kafka = config->kafka;
+  options.changelog.interval_ms = config->changelog_interval_ms;
   options.kafka_mode = serve.kafka.empty() ? config->kafka_mode : serve.kafka;
   std::unique_ptr<consumers::Service> service;
   absl::Status s = consumers::Service::Start(options, &service);
