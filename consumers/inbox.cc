@@ -106,12 +106,14 @@ absl::Status Inbox::Start(ledger::Ledger* ledger, const KafkaOptions& kafka,
                 {{"session.timeout.ms", "6000"},
                  {"heartbeat.interval.ms", "1000"},
                  {"fetch.wait.max.ms", "50"},
-                 {"auto.offset.reset", "earliest"},
                  {"client.id", "rapport-inbox"}},
                 {{"group.id", kafka.group_id},
                  {"enable.auto.commit", "false"},
                  {"enable.auto.offset.store", "false"},
-                 {"enable.partition.eof", "false"}},
+                 {"enable.partition.eof", "false"},
+                 // An offset the broker no longer has is reported to us (OnOffsetReset) rather
+                 // than silently replaced.
+                 {"auto.offset.reset", "error"}},
                 [self](rd_kafka_conf_t* conf) {
                   rd_kafka_conf_set_opaque(conf, self);
                   rd_kafka_conf_set_rebalance_cb(
@@ -282,6 +284,37 @@ void Inbox::DrainInFlight() {
   in_flight_.clear();
 }
 
+void Inbox::OnOffsetOutOfRange(int32_t p) {
+  if (p < 0 || static_cast<size_t>(p) >= next_offset_.size() || next_offset_[p] == kNotAssigned) {
+    return;
+  }
+  int64_t lo = 0, hi = 0;
+  rd_kafka_resp_err_t err =
+      rd_kafka_query_watermark_offsets(rk_.get(), topic_.c_str(), p, &lo, &hi, 10000);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("inbox: {} [{}]: offset out of range and no watermarks ({}); retrying", topic_,
+                 p, rd_kafka_err2str(err));
+    lo = std::max<int64_t>(next_offset_[p], 0);
+  } else if (next_offset_[p] > hi) {
+    spdlog::warn("inbox: {} [{}]: the stored offset {} is past the log end {}: the topic was "
+                 "recreated; reading it from its start",
+                 topic_, p, next_offset_[p], hi);
+  } else if (next_offset_[p] < lo) {
+    spdlog::error("inbox: {} [{}]: offsets {}..{} were deleted by the broker before they were "
+                  "read (retention); those messages are lost",
+                  topic_, p, next_offset_[p], lo - 1);
+    lost_ += static_cast<uint64_t>(lo - next_offset_[p]);
+  }
+  next_offset_[p] = lo;
+  PartitionList seek(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(seek.get(), topic_.c_str(), p)->offset = lo;
+  rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), seek.get(), 10000);
+  if (e != nullptr) {
+    spdlog::warn("inbox: seeking {} [{}] to {}: {}", topic_, p, lo, rd_kafka_error_string(e));
+    rd_kafka_error_destroy(e);
+  }
+}
+
 void Inbox::Run() {
   pthread_setname_np(pthread_self(), "inbox");
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk_.get());
@@ -293,6 +326,11 @@ void Inbox::Run() {
     messages.reserve(n > 0 ? static_cast<size_t>(n) : 0);
     for (ssize_t i = 0; i < n; ++i) {
       Message m(raw[i]);
+      if (m->err == RD_KAFKA_RESP_ERR__AUTO_OFFSET_RESET) {
+        DrainInFlight();
+        OnOffsetOutOfRange(m->partition);
+        continue;
+      }
       if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && transport_errors++ % 100 == 0) {
           spdlog::warn("inbox: {}", rd_kafka_message_errstr(m.get()));

@@ -68,6 +68,9 @@ class Inbox {
   // Waits for the oldest batch in flight and accounts for it; false on a storage failure.
   bool Finish(Batch* batch);
   void DrainInFlight();
+  // The broker does not have the offset we asked for: the topic was recreated (read it from its
+  // start) or retention deleted messages before we read them (counted and logged as lost).
+  void OnOffsetOutOfRange(int32_t partition);
 
   ledger::Ledger* const ledger_;
   ConsumerState state_;

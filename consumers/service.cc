@@ -8,6 +8,32 @@
 
 namespace rapport::consumers {
 
+namespace {
+
+// Asks the cluster for its id and binds the stored offsets and cursors to it (ConsumerState).
+absl::Status BindToCluster(ledger::Ledger* ledger, const KafkaOptions& kafka) {
+  ASSIGN_OR_RETURN(ConsumerState state, ConsumerState::For(ledger));
+  ASSIGN_OR_RETURN(KafkaHandle rk, NewClient(RD_KAFKA_PRODUCER, kafka, {}, {}));
+  char* id = rd_kafka_clusterid(rk.get(), 10000);
+  if (id == nullptr) {
+    return absl::UnavailableError(
+        AbslView(StrCat("no answer from the Kafka cluster at ", kafka.bootstrap)));
+  }
+  std::string cluster_id(id);
+  rd_kafka_mem_free(rk.get(), id);
+  bool changed = false;
+  RETURN_IF_ERROR(state.BindToCluster(cluster_id, &changed));
+  if (changed) {
+    spdlog::warn(
+        "kafka: this data dir last talked to another Kafka cluster (now {}); the inbox reads the "
+        "new topics from their start and every record and projection is published again",
+        cluster_id);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
 absl::Status Service::Start(const ServiceOptions& options, std::unique_ptr<Service>* out) {
   std::unique_ptr<Service> svc(new Service());
   ledger::LedgerOptions lo = options.ledger;
@@ -46,6 +72,7 @@ absl::Status Service::Start(const ServiceOptions& options, std::unique_ptr<Servi
     kafka.bootstrap = options.kafka_mode;
   }
   svc->bootstrap_ = kafka.bootstrap;
+  RETURN_IF_ERROR(BindToCluster(svc->ledger_.get(), kafka));
   RETURN_IF_ERROR(RejectedPublisher::Start(svc->ledger_.get(), kafka, &svc->rejected_));
   RETURN_IF_ERROR(LedgerRelay::Start(svc->ledger_.get(), kafka, &svc->relay_));
   RETURN_IF_ERROR(ChangelogPublisher::Start(svc->ledger_.get(), svc->runner_.get(), kafka,

@@ -5,6 +5,7 @@
 #include "ledger/record.h"
 #include "ledger/strings.h"
 #include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
 
 namespace rapport::consumers {
 
@@ -155,6 +156,31 @@ absl::StatusOr<uint64_t> ConsumerState::NextRejectId() const {
     return ledger::GetFixed64BE(it->key().data() + 1) + 1;
   }
   return uint64_t{1};
+}
+
+absl::Status ConsumerState::BindToCluster(const std::string& cluster_id, bool* changed) {
+  static constexpr char kClusterKey[] = "k";
+  *changed = false;
+  std::string stored;
+  rocksdb::Status s = ledger_->db()->Get(rocksdb::ReadOptions(), cf_, kClusterKey, &stored);
+  if (s.ok() && stored == cluster_id) return absl::OkStatus();
+  if (!s.ok() && !s.IsNotFound()) {
+    return absl::UnavailableError(AbslView(StrCat("reading Kafka state: ", s.ToString())));
+  }
+  rocksdb::WriteBatch batch;
+  if (s.ok()) {
+    *changed = true;
+    for (char prefix : {'o', 'r', 'c'}) {
+      std::string begin(1, prefix), end(1, static_cast<char>(prefix + 1));
+      batch.DeleteRange(cf_, begin, end);
+    }
+  }
+  batch.Put(cf_, kClusterKey, cluster_id);
+  rocksdb::WriteOptions wo;
+  wo.sync = true;
+  s = ledger_->db()->Write(wo, &batch);
+  if (!s.ok()) return absl::UnavailableError(AbslView(StrCat("writing Kafka state: ", s.ToString())));
+  return absl::OkStatus();
 }
 
 }  // namespace rapport::consumers

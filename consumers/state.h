@@ -61,6 +61,12 @@ class ConsumerState {
   // The id after the greatest reject id stored (1 when none).
   absl::StatusOr<uint64_t> NextRejectId() const;
 
+  // Offsets and cursors describe one Kafka cluster. When `cluster_id` differs from the one they
+  // were kept for (a new embedded broker, or a move to another cluster), they are dropped so
+  // that the inbox reads the new topics from their start and every record and projection is
+  // published again; rejected messages still waiting are kept. Sets *changed when it did.
+  absl::Status BindToCluster(const std::string& cluster_id, bool* changed);
+
  private:
   ConsumerState(ledger::Ledger* ledger, rocksdb::ColumnFamilyHandle* cf)
       : ledger_(ledger), cf_(cf) {}
