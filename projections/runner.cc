@@ -1,9 +1,11 @@
 #include "projections/runner.h"
 
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <filesystem>
+#include <mutex>
 #include <optional>
 
 #include "absl/container/flat_hash_map.h"
@@ -98,11 +100,10 @@ using TouchLoader =
 constexpr uint64_t kSnapshotEvery = 128;
 constexpr uint64_t kSnapshotBytesPerEvent = 32;
 
-// Customers whose projections one partition's pass keeps in memory. Live updates write every
-// batch, so the cache only saves decoding; a rebuild writes each state once, at the end of the
-// partition, unless the partition has more customers than this (then it writes and starts over).
+// Customers whose projections one partition's live pass keeps in memory: it writes every batch,
+// so the cache only saves decoding. (A rebuild writes each state once, at the end of the
+// partition, unless it has more than RunnerOptions::rebuild_cached_customers.)
 constexpr size_t kMaxCachedLive = 20000;
-constexpr size_t kMaxCachedRebuild = 1 << 20;
 
 // A settled state as of its boundary (the (occurred_at, seq) of its last event), with what
 // an as-of query must add to it: the events pending at that point and those with a greater seq.
@@ -433,6 +434,7 @@ absl::Status Runner::LoadVersions() {
 
 absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferred,
                              uint64_t* applied, const std::function<void(uint64_t)>& on_batch) {
+  if (deferred) return RebuildPass(versions, applied, on_batch);
   // Partitions are independent (a customer lives in one): two threads share them out.
   std::vector<ledger::PartitionHead> heads = ledger_->Heads();
   std::atomic<size_t> next{0};
@@ -441,7 +443,7 @@ absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferre
   std::vector<absl::Status> statuses(heads.size());
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < heads.size();) {
-      statuses[i] = AdvancePartition(versions, heads[i], deferred, [&](uint64_t n) {
+      statuses[i] = AdvancePartition(versions, heads[i], [&](uint64_t n) {
         uint64_t done = total.fetch_add(n) + n;
         if (on_batch) {
           absl::MutexLock lock(&callback_mu);
@@ -459,69 +461,136 @@ absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferre
   return absl::OkStatus();
 }
 
-absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
-                                      const ledger::PartitionHead& head, bool deferred,
-                                      const std::function<void(uint64_t)>& on_batch) {
-  rocksdb::DB* db = ledger_->db();
-  const Rules& rules = options_.rules;
-  const uint32_t p = head.partition.value();
-  uint64_t from = UINT64_MAX;
-  for (const Version* v : versions) from = std::min(from, v->checkpoints[p]);
-  // customer → its projection in each of `versions` (null until the customer has an event to
-  // apply there), kept across batches so that a customer's state is decoded once per call rather
-  // than once per batch; bounded. One lookup per record, for every version at once.
-  using Projections = std::vector<std::unique_ptr<CustomerProjection>>;
-  absl::flat_hash_map<std::string, Projections> cache;
-  // A rebuild keeps every customer of the partition until its end, so that each state is encoded
-  // and written once (reading a state back costs a read and a decode, and its pending events
-  // from the ledger); live updates keep fewer, as they write after every batch anyway.
-  const size_t max_cached = deferred ? kMaxCachedRebuild : kMaxCachedLive;
-  // (version index, customer) pairs to write.
-  using Key = std::pair<size_t, const std::string*>;
-  // Live updates: writes the states of `keys` and the in-memory checkpoints in one WriteBatch,
-  // not synced: the ledger's own WAL sync orders it, and a lost tail is re-applied from the
-  // checkpoint it was written with.
-  auto flush = [&](const std::vector<Key>& keys) -> absl::Status {
+// The projections of one partition's customers while records are applied to them: customer →
+// projection in each version (null until the customer has an event to apply there), kept across
+// chunks so that a state is decoded once per pass rather than once per chunk, and bounded. One
+// thread at a time.
+class Runner::PartitionPass {
+ public:
+  PartitionPass(Runner* runner, const std::vector<Version*>& versions, uint32_t partition,
+                bool deferred)
+      : runner_(runner),
+        db_(runner->ledger_->db()),
+        rules_(runner->options_.rules),
+        versions_(versions),
+        p_(partition),
+        deferred_(deferred),
+        // A deferred (rebuild) pass starts from an empty version: until it first writes, there
+        // is nothing to read back.
+        maybe_stored_(!deferred) {}
+
+  // Whether the cache is over its bound: write (rebuilds) or drop (live) it before going on.
+  bool Full() const {
+    return cache_.size() >
+           (deferred_ ? runner_->options_.rebuild_cached_customers : kMaxCachedLive);
+  }
+  void Clear() { cache_.clear(); }
+
+  // Applies one record (its customer, position and parsed touch) to every version whose
+  // checkpoint is before it.
+  absl::Status Apply(const std::string& customer, uint64_t position, const SharedTouch& touch) {
+    auto [it, inserted] = cache_.try_emplace(customer);
+    Projections& projections = it->second;
+    if (inserted) projections.resize(versions_.size());
+    for (size_t vi = 0; vi < versions_.size(); ++vi) {
+      const Version* v = versions_[vi];
+      if (v->checkpoints[p_] >= position) continue;
+      if (!deferred_) touched_.emplace_back(vi, customer);
+      std::unique_ptr<CustomerProjection>& cp = projections[vi];
+      if (cp == nullptr) {
+        cp = std::make_unique<CustomerProjection>(v->kind);
+        cp->maintain_full = !deferred_;
+        std::string value;
+        rocksdb::Status s = rocksdb::Status::NotFound();
+        if (maybe_stored_) {
+          s = db_->Get(rocksdb::ReadOptions(), runner_->states_cf_,
+                       StateKey(v->kind, v->number, customer), &value);
+        }
+        if (s.ok()) {
+          TouchLoader loader = LoaderFor(*runner_->ledger_, customer);
+          RETURN_IF_ERROR(cp->Decode(value, &loader));
+        } else if (!s.IsNotFound()) {
+          return ledger::ToStatus(s, "reading projection state");
+        }
+      }
+      if (cp->refold_to_seq > 0) {
+        // Folded again from the ledger at the end of this chunk, this record included.
+        cp->refold_to_seq = std::max(cp->refold_to_seq, touch->seq);
+      } else if (!cp->Add(touch, rules_)) {
+        // Later than the reorder window allows: the customer is folded again from the ledger,
+        // once per chunk however many late events it has (Kafka partitions consumed at
+        // different paces can bring many).
+        cp->refold_to_seq = touch->seq;
+        refolds_.emplace_back(vi, customer);
+      }
+    }
+    return absl::OkStatus();
+  }
+
+  // After each chunk: folds again the customers that had events later than the window allows.
+  absl::Status EndChunk() {
+    for (const auto& [vi, customer] : refolds_) {
+      std::unique_ptr<CustomerProjection>& cp = cache_[customer][vi];
+      ASSIGN_OR_RETURN(std::vector<Touch> read,
+                       ReadTouches(*runner_->ledger_, customer, ledger::Seq(0), cp->refold_to_seq));
+      std::vector<SharedTouch> touches = Share(std::move(read));
+      std::sort(touches.begin(), touches.end(), TouchLess);
+      cp = std::make_unique<CustomerProjection>(versions_[vi]->kind);
+      cp->maintain_full = !deferred_;
+      cp->snapshots_reset = true;
+      for (auto& t : touches) cp->Add(std::move(t), rules_);
+    }
+    refolds_.clear();
+    return absl::OkStatus();
+  }
+
+  // Live updates: writes the states changed since the last call and the versions' checkpoints
+  // in one WriteBatch, not synced: the ledger's own WAL sync orders it, and a lost tail is
+  // re-applied from the checkpoint it was written with.
+  absl::Status WriteTouched() {
+    std::sort(touched_.begin(), touched_.end());
+    touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
     rocksdb::WriteBatch batch;
-    for (const auto& [vi, customer] : keys) {
-      const Version* v = versions[vi];
-      CustomerProjection& cp = *cache.find(*customer)->second[vi];
-      batch.Put(states_cf_, StateKey(v->kind, v->number, *customer),
-                cp.Encode(/*render=*/true, rules));
+    for (const auto& [vi, customer] : touched_) {
+      const Version* v = versions_[vi];
+      CustomerProjection& cp = *cache_.find(customer)->second[vi];
+      batch.Put(runner_->states_cf_, StateKey(v->kind, v->number, customer),
+                cp.Encode(/*render=*/true, rules_));
       if (cp.snapshots_reset) {
-        std::string prefix = SnapshotPrefix(v->kind, v->number, *customer);
+        std::string prefix = SnapshotPrefix(v->kind, v->number, customer);
         std::string end = prefix;
         end.back() = '\x01';
-        batch.DeleteRange(states_cf_, prefix, end);
+        batch.DeleteRange(runner_->states_cf_, prefix, end);
         cp.snapshots_reset = false;
       }
       for (const auto& s : cp.new_snapshots) {
-        batch.Put(states_cf_, SnapshotKey(v->kind, v->number, *customer, s.time, s.seq),
+        batch.Put(runner_->states_cf_, SnapshotKey(v->kind, v->number, customer, s.time, s.seq),
                   s.Encode());
       }
       cp.new_snapshots.clear();
     }
-    for (const Version* v : versions) {
-      batch.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(v->checkpoints[p]));
+    touched_.clear();
+    for (const Version* v : versions_) {
+      batch.Put(runner_->meta_cf_, CheckpointKey(v->kind, v->number, p_),
+                U64Value(v->checkpoints[p_]));
     }
-    return ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &batch), "writing projection state");
-  };
-  // Whether states of this pass may already be stored: a deferred (rebuild) pass starts from
-  // an empty version, so until its first write there is nothing to read back.
-  bool maybe_stored = !deferred;
-  int files_written = 0;
+    return ledger::ToStatus(db_->Write(rocksdb::WriteOptions(), &batch),
+                            "writing projection state");
+  }
+
   // A rebuild: writes every cached projection (each for the last time) straight into SST files,
-  // one per projection and key range (states, snapshots), in key order, and ingests them into the
-  // column family; then the checkpoints. No memtable, WAL or flush: the rebuilt version serves
+  // one per projection and key range (states, snapshots), in key order, ingests them into the
+  // column family, and empties the cache. No memtable, WAL or flush: the rebuilt version serves
   // no one until the switch, and ingested files are durable. A crash before the switch leaves
-  // the old version current, and the next Rebuild deletes what this one left.
-  auto write_all = [&]() -> absl::Status {
+  // the old version current, and the next Rebuild deletes what this one left. `tag` tells the
+  // files of concurrent passes apart.
+  absl::Status WriteAll(std::string_view tag) {
     std::vector<const std::string*> customers;
-    customers.reserve(cache.size());
-    for (const auto& [customer, projections] : cache) customers.push_back(&customer);
+    customers.reserve(cache_.size());
+    for (const auto& [customer, projections] : cache_) customers.push_back(&customer);
     std::sort(customers.begin(), customers.end(),
               [](const std::string* a, const std::string* b) { return *a < *b; });
-    rocksdb::Options sst_options = db->GetOptions(states_cf_);
+    rocksdb::Options sst_options = db_->GetOptions(runner_->states_cf_);
     // Fresh data is uncompressed, as the column family flushes it.
     sst_options.compression_per_level.clear();
     sst_options.compression = rocksdb::kNoCompression;
@@ -529,26 +598,27 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
     std::vector<std::string> files;
     rocksdb::WriteBatch resets;  // stale snapshots of refolded customers, from an earlier write
     auto write_file = [&](size_t vi, bool snapshots) -> absl::Status {
-      const Version* v = versions[vi];
-      std::string path = StrCat(RebuildDir(db), "/", ProjectionName(v->kind), "-", v->number, "-",
-                                p, "-", files_written++, snapshots ? "-snapshots" : "", ".sst");
-      rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), sst_options, states_cf_);
+      const Version* v = versions_[vi];
+      std::string path =
+          StrCat(RebuildDir(db_), "/", ProjectionName(v->kind), "-", v->number, "-", p_, "-", tag,
+                 "-", files_written_++, snapshots ? "-snapshots" : "", ".sst");
+      rocksdb::SstFileWriter writer(rocksdb::EnvOptions(), sst_options, runner_->states_cf_);
       RETURN_IF_ERROR(ledger::ToStatus(writer.Open(path), "writing projection state"));
       size_t entries = 0;
       for (const std::string* customer : customers) {
-        CustomerProjection* cp = cache.find(*customer)->second[vi].get();
+        CustomerProjection* cp = cache_.find(*customer)->second[vi].get();
         if (cp == nullptr) continue;
         rocksdb::Status s;
         if (!snapshots) {
           s = writer.Put(StateKey(v->kind, v->number, *customer),
-                         cp->Encode(/*render=*/false, rules, /*spend=*/true));
+                         cp->Encode(/*render=*/false, rules_, /*spend=*/true));
           ++entries;
         } else {
-          if (cp->snapshots_reset && maybe_stored) {
+          if (cp->snapshots_reset && maybe_stored_) {
             std::string prefix = SnapshotPrefix(v->kind, v->number, *customer);
             std::string end = prefix;
             end.back() = '\x01';
-            resets.DeleteRange(states_cf_, prefix, end);
+            resets.DeleteRange(runner_->states_cf_, prefix, end);
           }
           for (const auto& snap : cp->new_snapshots) {
             if (!s.ok()) break;
@@ -570,33 +640,50 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
       return absl::OkStatus();
     };
     // Snapshots first: writing a state spends its projection.
-    for (size_t vi = 0; vi < versions.size(); ++vi) {
+    for (size_t vi = 0; vi < versions_.size(); ++vi) {
       RETURN_IF_ERROR(write_file(vi, /*snapshots=*/true));
       RETURN_IF_ERROR(write_file(vi, /*snapshots=*/false));
     }
     if (resets.Count() > 0) {
-      RETURN_IF_ERROR(ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &resets),
+      RETURN_IF_ERROR(ledger::ToStatus(db_->Write(rocksdb::WriteOptions(), &resets),
                                        "writing projection state"));
     }
     if (!files.empty()) {
       rocksdb::IngestExternalFileOptions ingest;
       ingest.move_files = true;
-      RETURN_IF_ERROR(ledger::ToStatus(db->IngestExternalFile(states_cf_, files, ingest),
+      RETURN_IF_ERROR(ledger::ToStatus(db_->IngestExternalFile(runner_->states_cf_, files, ingest),
                                        "ingesting projection state"));
     }
-    maybe_stored = true;
-    rocksdb::WriteBatch checkpoints;
-    for (const Version* v : versions) {
-      checkpoints.Put(meta_cf_, CheckpointKey(v->kind, v->number, p), U64Value(v->checkpoints[p]));
-    }
-    return ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &checkpoints),
-                            "writing projection checkpoints");
-  };
+    maybe_stored_ = true;
+    cache_.clear();
+    return absl::OkStatus();
+  }
+
+ private:
+  using Projections = std::vector<std::unique_ptr<CustomerProjection>>;
+
+  Runner* const runner_;
+  rocksdb::DB* const db_;
+  const Rules& rules_;
+  const std::vector<Version*>& versions_;
+  const uint32_t p_;
+  const bool deferred_;
+  bool maybe_stored_;
+  absl::flat_hash_map<std::string, Projections> cache_;
+  std::vector<std::pair<size_t, std::string>> touched_;  // (version index, customer), live only
+  std::vector<std::pair<size_t, std::string>> refolds_;
+  int files_written_ = 0;
+};
+
+absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
+                                      const ledger::PartitionHead& head,
+                                      const std::function<void(uint64_t)>& on_batch) {
+  const uint32_t p = head.partition.value();
+  uint64_t from = UINT64_MAX;
+  for (const Version* v : versions) from = std::min(from, v->checkpoints[p]);
+  PartitionPass pass(this, versions, p, /*deferred=*/false);
   while (from < head.position.value()) {
-    if (cache.size() > max_cached) {
-      if (deferred) RETURN_IF_ERROR(write_all());
-      cache.clear();
-    }
+    if (pass.Full()) pass.Clear();
     std::vector<ledger::StoredRecord> chunk;
     RETURN_IF_ERROR(ledger_->ScanPartition(head.partition, ledger::Position(from + 1),
                                            [&](ledger::StoredRecord& r) {
@@ -605,84 +692,190 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
                                              return chunk.size() < options_.batch_records;
                                            }));
     if (chunk.empty()) break;
-    std::vector<std::pair<size_t, std::string>> touched;
-    std::vector<std::pair<size_t, std::string>> refolds;
     for (const auto& record : chunk) {
       // Parsed in place: an Event is large, and moving it costs as much as parsing it.
-      auto parsed = std::make_shared<Touch>();
-      RETURN_IF_ERROR(ReadTouch(record, parsed.get()));
-      SharedTouch touch = std::move(parsed);
-      auto [it, inserted] = cache.try_emplace(record.customer_id);
-      Projections& projections = it->second;
-      if (inserted) projections.resize(versions.size());
-      for (size_t vi = 0; vi < versions.size(); ++vi) {
-        Version* v = versions[vi];
-        if (v->checkpoints[p] >= record.position.value()) continue;
-        if (!deferred) touched.emplace_back(vi, record.customer_id);
-        std::unique_ptr<CustomerProjection>& cp = projections[vi];
-        if (cp == nullptr) {
-          cp = std::make_unique<CustomerProjection>(v->kind);
-          cp->maintain_full = !deferred;
-          std::string value;
-          rocksdb::Status s = rocksdb::Status::NotFound();
-          if (maybe_stored) {
-            s = db->Get(rocksdb::ReadOptions(), states_cf_,
-                        StateKey(v->kind, v->number, record.customer_id), &value);
-          }
-          if (s.ok()) {
-            TouchLoader loader = LoaderFor(*ledger_, record.customer_id);
-            RETURN_IF_ERROR(cp->Decode(value, &loader));
-          } else if (!s.IsNotFound()) {
-            return ledger::ToStatus(s, "reading projection state");
-          }
-        }
-        if (cp->refold_to_seq > 0) {
-          // Folded again from the ledger at the end of this chunk, this record included.
-          cp->refold_to_seq = std::max(cp->refold_to_seq, record.seq.value());
-        } else if (!cp->Add(touch, rules)) {
-          // Later than the reorder window allows: the customer is folded again from the ledger,
-          // once per chunk however many late events it has (Kafka partitions consumed at
-          // different paces can bring many).
-          cp->refold_to_seq = record.seq.value();
-          refolds.emplace_back(vi, record.customer_id);
-        }
-      }
+      auto touch = std::make_shared<Touch>();
+      RETURN_IF_ERROR(ReadTouch(record, touch.get()));
+      RETURN_IF_ERROR(pass.Apply(record.customer_id, record.position.value(), touch));
     }
-    for (const auto& [vi, customer] : refolds) {
-      std::unique_ptr<CustomerProjection>& cp = cache[customer][vi];
-      ASSIGN_OR_RETURN(std::vector<Touch> read,
-                       ReadTouches(*ledger_, customer, ledger::Seq(0), cp->refold_to_seq));
-      std::vector<SharedTouch> touches = Share(std::move(read));
-      std::sort(touches.begin(), touches.end(), TouchLess);
-      cp = std::make_unique<CustomerProjection>(versions[vi]->kind);
-      cp->maintain_full = !deferred;
-      cp->snapshots_reset = true;
-      for (auto& t : touches) cp->Add(std::move(t), rules);
-    }
-    refolds.clear();
+    RETURN_IF_ERROR(pass.EndChunk());
     uint64_t last = chunk.back().position.value();
     std::vector<uint64_t> before;
     for (Version* v : versions) {
       before.push_back(v->checkpoints[p]);
       v->checkpoints[p] = std::max(v->checkpoints[p], last);
     }
-    if (!deferred) {
-      std::sort(touched.begin(), touched.end());
-      touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-      std::vector<Key> keys;
-      keys.reserve(touched.size());
-      for (const auto& [vi, customer] : touched) keys.emplace_back(vi, &customer);
-      if (absl::Status s = flush(keys); !s.ok()) {
-        // Nothing of this batch is stored: the checkpoints stay where the stored states are.
-        for (size_t i = 0; i < versions.size(); ++i) versions[i]->checkpoints[p] = before[i];
-        return s;
-      }
+    if (absl::Status s = pass.WriteTouched(); !s.ok()) {
+      // Nothing of this batch is stored: the checkpoints stay where the stored states are.
+      for (size_t i = 0; i < versions.size(); ++i) versions[i]->checkpoints[p] = before[i];
+      return s;
     }
     from = last;
     on_batch(chunk.size());
   }
-  if (deferred && !cache.empty()) RETURN_IF_ERROR(write_all());
   return absl::OkStatus();
+}
+
+absl::Status Runner::RebuildPass(const std::vector<Version*>& versions, uint64_t* applied,
+                                 const std::function<void(uint64_t)>& on_batch) {
+  // Partitions differ in size, and customers more (under Zipf activity one customer can have a
+  // tenth of all events), so sharing partitions out between two threads leaves one idle for a
+  // long time. Instead this thread reads every partition's records, in turn, and two workers
+  // parse and apply them, each for its own customers, and write their customers' states at the
+  // end of every partition.
+  constexpr size_t kWorkers = 2;
+  constexpr size_t kMaxQueued = 16;  // chunks per worker: bounds memory
+  struct Chunk {
+    uint32_t partition = 0;
+    bool end = false;  // the partition's last chunk was the one before
+    std::vector<ledger::StoredRecord> records;
+    std::vector<uint8_t> worker;  // by record
+  };
+  using ChunkPtr = std::shared_ptr<const Chunk>;
+  std::vector<ledger::PartitionHead> heads = ledger_->Heads();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::deque<ChunkPtr> queues[kWorkers];          // guarded by mu
+  absl::Status failure;                           // guarded by mu
+  std::vector<size_t> finished(heads.size(), 0);  // workers done with a partition, guarded by mu
+  auto fail = [&](absl::Status s) {
+    std::lock_guard lock(mu);
+    if (failure.ok()) failure = std::move(s);
+    cv.notify_all();
+  };
+  auto worker = [&](size_t w) {
+    std::unique_ptr<PartitionPass> pass;
+    const std::string tag = StrCat("w", w);
+    while (true) {
+      ChunkPtr chunk;
+      {
+        std::unique_lock lock(mu);
+        cv.wait(lock, [&] { return !queues[w].empty() || !failure.ok(); });
+        if (!failure.ok()) return;
+        chunk = std::move(queues[w].front());
+        queues[w].pop_front();
+        cv.notify_all();
+      }
+      if (chunk == nullptr) return;  // no more partitions
+      const uint32_t p = chunk->partition;
+      if (pass == nullptr) {
+        pass = std::make_unique<PartitionPass>(this, versions, p, /*deferred=*/true);
+      }
+      absl::Status s;
+      if (chunk->end) {
+        s = pass->WriteAll(tag);
+        pass.reset();
+        bool last = false;
+        if (s.ok()) {
+          std::lock_guard lock(mu);
+          last = ++finished[p] == kWorkers;
+        }
+        if (last) {
+          // Both halves of the partition are stored: its checkpoints may say so.
+          rocksdb::WriteBatch checkpoints;
+          for (Version* v : versions) {
+            v->checkpoints[p] = heads[p].position.value();
+            checkpoints.Put(meta_cf_, CheckpointKey(v->kind, v->number, p),
+                            U64Value(v->checkpoints[p]));
+          }
+          s = ledger::ToStatus(ledger_->db()->Write(rocksdb::WriteOptions(), &checkpoints),
+                               "writing projection checkpoints");
+        }
+      } else {
+        if (pass->Full()) s = pass->WriteAll(tag);
+        // Each worker parses its own records: the events live and die on one thread (memory
+        // freed on another thread than it was allocated on is slow to free with glibc).
+        for (size_t i = 0; s.ok() && i < chunk->records.size(); ++i) {
+          if (chunk->worker[i] != w) continue;
+          const ledger::StoredRecord& record = chunk->records[i];
+          auto touch = std::make_shared<Touch>();
+          s = ReadTouch(record, touch.get());
+          if (s.ok()) s = pass->Apply(record.customer_id, record.position.value(), touch);
+        }
+        if (s.ok()) s = pass->EndChunk();
+      }
+      if (!s.ok()) return fail(std::move(s));
+    }
+  };
+  // Hands a chunk to both workers, waiting while either has too many; false once one failed.
+  auto hand_out = [&](ChunkPtr chunk) {
+    std::unique_lock lock(mu);
+    cv.wait(lock, [&] {
+      if (!failure.ok()) return true;
+      for (const auto& q : queues) {
+        if (q.size() >= kMaxQueued) return false;
+      }
+      return true;
+    });
+    if (!failure.ok()) return false;
+    for (auto& q : queues) q.push_back(chunk);
+    cv.notify_all();
+    return true;
+  };
+  std::vector<std::thread> workers;
+  for (size_t w = 0; w < kWorkers; ++w) workers.emplace_back(worker, w);
+  // Chunks handed out, destroyed here once both workers are done with them (for the same reason
+  // the workers parse their own records).
+  std::deque<ChunkPtr> in_flight;
+  auto reap = [&] {
+    while (!in_flight.empty() && in_flight.front().use_count() == 1) in_flight.pop_front();
+  };
+  uint64_t done = *applied;
+  absl::Status scan;
+  // Customers go to workers as they first appear: to the one given fewer records so far (over
+  // all partitions), so that a customer with a tenth of all events does not leave the other
+  // worker idle. A customer lives in one partition: the map starts afresh with each.
+  absl::flat_hash_map<std::string, uint8_t> owner;
+  uint64_t given[kWorkers] = {};
+  for (size_t p = 0; p < heads.size() && scan.ok(); ++p) {
+    const ledger::PartitionHead& head = heads[p];
+    uint64_t from = UINT64_MAX;
+    for (const Version* v : versions) from = std::min(from, v->checkpoints[p]);
+    while (scan.ok() && from < head.position.value()) {
+      auto chunk = std::make_shared<Chunk>();
+      chunk->partition = static_cast<uint32_t>(p);
+      scan = ledger_->ScanPartition(head.partition, ledger::Position(from + 1),
+                                    [&](ledger::StoredRecord& r) {
+                                      if (r.position > head.position) return false;
+                                      chunk->records.push_back(std::move(r));
+                                      return chunk->records.size() < options_.batch_records;
+                                    });
+      if (!scan.ok() || chunk->records.empty()) break;
+      chunk->worker.reserve(chunk->records.size());
+      for (const auto& record : chunk->records) {
+        auto [it, inserted] = owner.try_emplace(record.customer_id);
+        if (inserted) {
+          it->second = static_cast<uint8_t>(std::min_element(std::begin(given), std::end(given)) -
+                                            std::begin(given));
+        }
+        ++given[it->second];
+        chunk->worker.push_back(it->second);
+      }
+      from = chunk->records.back().position.value();
+      size_t n = chunk->records.size();
+      in_flight.push_back(chunk);
+      if (!hand_out(std::move(chunk))) break;
+      reap();
+      done += n;
+      if (on_batch) on_batch(done);
+    }
+    owner.clear();
+    if (scan.ok()) {
+      auto end = std::make_shared<Chunk>();
+      end->partition = static_cast<uint32_t>(p);
+      end->end = true;
+      if (!hand_out(std::move(end))) break;
+    }
+  }
+  if (scan.ok()) {
+    hand_out(nullptr);
+  } else {
+    fail(scan);
+  }
+  for (auto& t : workers) t.join();
+  *applied = done;
+  std::lock_guard lock(mu);
+  return failure;
 }
 
 absl::Status Runner::CatchUp() {

@@ -33,6 +33,9 @@ struct RunnerOptions {
   Rules rules;
   // Records applied per WriteBatch.
   size_t batch_records = 4096;
+  // Customers whose projections a rebuild keeps in memory per partition and worker; past this
+  // it writes them and starts over (reading back those it meets again). About 4 KB each here.
+  size_t rebuild_cached_customers = size_t{1} << 20;
 };
 
 // What the runner knows of one projection.
@@ -94,15 +97,21 @@ class Runner {
                                                                uint32_t version,
                                                                std::string_view customer_id,
                                                                ledger::Timestamp as_of) const;
+  class PartitionPass;
   // Applies records after the checkpoints of `versions` (a subset of kinds) up to the heads.
-  // `deferred`: write states only when the in-memory cache is full and at the end (rebuilds);
-  // otherwise states and checkpoints after every batch.
+  // `deferred`: write states only when the in-memory cache is full and at the end of each
+  // partition (rebuilds, through RebuildPass); otherwise states and checkpoints after every batch.
+  // `on_batch(records applied so far)` now and then.
   absl::Status Advance(const std::vector<Version*>& versions, bool deferred, uint64_t* applied,
                        const std::function<void(uint64_t)>& on_batch = {});
-  // One partition of Advance; `on_batch(records)` after each batch.
+  // One partition of a live Advance; `on_batch(records)` after each batch.
   absl::Status AdvancePartition(const std::vector<Version*>& versions,
-                                const ledger::PartitionHead& head, bool deferred,
+                                const ledger::PartitionHead& head,
                                 const std::function<void(uint64_t)>& on_batch);
+  // A deferred Advance: this thread reads, two workers parse and apply (each for half of the
+  // customers) and write states as ingested SST files at the end of each partition.
+  absl::Status RebuildPass(const std::vector<Version*>& versions, uint64_t* applied,
+                           const std::function<void(uint64_t)>& on_batch);
 
   ledger::Ledger* const ledger_;
   const RunnerOptions options_;
