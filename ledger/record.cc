@@ -1,11 +1,15 @@
 #include "ledger/record.h"
 
 #include <cstring>
+#include <limits>
 
 #include "flatbuffers/flatbuffers.h"
+#include "ledger/codec.h"
 #include "ledger/errors.h"
 #include "ledger/json.h"
+#include "ledger/status_macros.h"
 #include "ledger/strings.h"
+#include "ledger/touchpoint_fb.h"
 #include "schemas/ledger_record_generated.h"
 
 namespace rapport::ledger {
@@ -82,7 +86,7 @@ bool DecodeCustomerIndexEntry(std::string_view b, CustomerIndexEntry* e) {
   return true;
 }
 
-std::string EncodeRecord(const StoredRecord& r) {
+std::string EncodeRecord(const StoredRecord& r, const Event* touchpoint) {
   thread_local flatbuffers::FlatBufferBuilder fbb(2048);
   fbb.Clear();
   auto customer_id = fbb.CreateString(r.customer_id);
@@ -103,6 +107,8 @@ std::string EncodeRecord(const StoredRecord& r) {
     }
     links = fbb.CreateVector(v);
   }
+  flatbuffers::Offset<schemas::Touchpoint> typed;
+  if (touchpoint != nullptr) typed = BuildTouchpoint(fbb, *touchpoint);
   schemas::LedgerRecordBuilder b(fbb);
   b.add_partition(r.partition.value());
   b.add_position(r.position.value());
@@ -115,8 +121,25 @@ std::string EncodeRecord(const StoredRecord& r) {
   b.add_customer_hash(customer_hash);
   b.add_canonical(canonical);
   if (!r.links.empty()) b.add_links(links);
+  if (touchpoint != nullptr) b.add_touchpoint(typed);
   fbb.Finish(b.Finish(), schemas::LedgerRecordIdentifier());
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+}
+
+absl::StatusOr<Event> EventOfRecord(const StoredRecord& record) {
+  ASSIGN_OR_RETURN(CanonicalEnvelope envelope, ParseCanonical(record.canonical));
+  // Stored events were validated when appended; the limits of today's configuration (size,
+  // tier names) do not apply to them.
+  CodecOptions options;
+  options.max_event_bytes = std::numeric_limits<size_t>::max();
+  options.tiers.clear();
+  auto event = ParseEventJson(envelope.event_json, options);
+  if (!event.ok()) {
+    return absl::DataLossError(AbslView(StrCat("the event of record ", record.position.value(),
+                                               " does not parse: ",
+                                               std::string(event.status().message()))));
+  }
+  return event;
 }
 
 absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes) {

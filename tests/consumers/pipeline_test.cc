@@ -12,6 +12,7 @@
 #include "ledger/codec.h"
 #include "ledger/record.h"
 #include "projections/fold.h"
+#include "schemas/ledger_record_generated.h"
 #include "tests/testing/kafka.h"
 #include "tests/testing/status_matchers.h"
 #include "tests/testing/temp_dir.h"
@@ -141,6 +142,11 @@ TEST(PipelineTest, EveryPublishedEventIsStoredOnceRelayedAndProjected) {
     ASSERT_TRUE(m.key.has_value());
     EXPECT_EQ(*m.key, record->customer_id);
     EXPECT_EQ(m.headers.at("hash").size(), 64u);
+    // The typed touchpoint rides along and is the stored event.
+    auto fb = flatbuffers::GetRoot<schemas::LedgerRecord>(m.value.data());
+    ASSERT_NE(fb->touchpoint(), nullptr);
+    ASSERT_NE(fb->touchpoint()->event_id(), nullptr);
+    EXPECT_EQ(fb->touchpoint()->event_id()->str(), record->event_id);
   }
   for (uint32_t p = 0; p < 4; ++p) EXPECT_EQ(last[p], heads[p].position.value());
 
