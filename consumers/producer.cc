@@ -7,8 +7,11 @@ namespace rapport::consumers {
 
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaOptions& options,
                                                            std::string client_id,
-                                                           DeliveryFn on_delivery) {
+                                                           DeliveryFn on_delivery,
+                                                           const Properties& required) {
   std::unique_ptr<Producer> p(new Producer());
+  Properties all_required = {{"enable.idempotence", "true"}, {"acks", "all"}};
+  all_required.insert(all_required.end(), required.begin(), required.end());
   p->on_delivery_ = std::move(on_delivery);
   Producer* self = p.get();
   ASSIGN_OR_RETURN(p->rk_, NewClient(RD_KAFKA_PRODUCER, options,
@@ -19,7 +22,7 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaOptions& o
                                       {"partitioner", "murmur2_random"},
                                       {"compression.type", "lz4"},
                                       {"client.id", client_id}},
-                                     {{"enable.idempotence", "true"}, {"acks", "all"}},
+                                     all_required,
                                      [self](rd_kafka_conf_t* conf) {
                                        rd_kafka_conf_set_opaque(conf, self);
                                        rd_kafka_conf_set_dr_msg_cb(

@@ -24,9 +24,12 @@ class Producer {
   // the `opaque` given to Produce.
   using DeliveryFn = std::function<void(const rd_kafka_message_t*)>;
 
+  // `required`: settings the caller's guarantees rest on (NewClient), besides idempotence and
+  // acks=all.
   static absl::StatusOr<std::unique_ptr<Producer>> Create(const KafkaOptions& options,
                                                           std::string client_id,
-                                                          DeliveryFn on_delivery);
+                                                          DeliveryFn on_delivery,
+                                                          const Properties& required = {});
   ~Producer();
 
   // Queues one message. ResourceExhausted when the local queue is full (poll, then retry);

@@ -34,9 +34,17 @@ LedgerRelay::LedgerRelay(ledger::Ledger* ledger, ConsumerState state, const Kafk
 
 absl::Status LedgerRelay::NewProducer() {
   producer_.reset();
+  // Deliveries must be gapless per partition: a record may reach Kafka only after every earlier
+  // one, or readers, which drop positions they have applied, would skip the ones resent after a
+  // later one landed (CONTRACT §5). librdkafka's idempotent producer still delivers the batches
+  // after one that failed for good or timed out, so a failed batch is made fatal (Run then
+  // starts a new producer and resends from the last confirmed position), and messages never
+  // time out (the gapless guarantee does not cover timeouts).
   ASSIGN_OR_RETURN(producer_,
-                   Producer::Create(kafka_, "rapport-relay",
-                                    [this](const rd_kafka_message_t* m) { OnDelivery(m); }));
+                   Producer::Create(
+                       kafka_, "rapport-relay",
+                       [this](const rd_kafka_message_t* m) { OnDelivery(m); },
+                       {{"enable.gapless.guarantee", "true"}, {"message.timeout.ms", "0"}}));
   return absl::OkStatus();
 }
 
