@@ -121,7 +121,11 @@ bool LedgerRelay::Fill(uint32_t p, uint64_t head) {
       ledger::PartitionId(p), ledger::Position(sent_[p] + 1), [&](ledger::StoredRecord& r) {
         uint64_t position = r.position.value();
         if (position > head) return false;
-        std::string value = ledger::EncodeRecord(r);
+        // rapport.ledger carries the typed Touchpoint too (schemas/ledger_record.fbs), so that
+        // readers need no JSON parser.
+        auto event = ledger::EventOfRecord(r);
+        if (!event.ok()) spdlog::error("relay: {}", event.status().ToString());
+        std::string value = ledger::EncodeRecord(r, event.ok() ? &*event : nullptr);
         std::vector<std::pair<std::string, std::string>> headers = {
             {"position", std::to_string(position)},
             {"seq", std::to_string(r.seq.value())},
