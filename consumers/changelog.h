@@ -28,7 +28,7 @@ namespace rapport::consumers {
 struct ChangelogStats {
   uint64_t published = 0;
   // Applied records whose changes are not confirmed published yet, over projections and
-  // partitions.
+  // partitions, as of the start of the last round (so up to one interval stale).
   uint64_t lag = 0;
 };
 

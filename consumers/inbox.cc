@@ -288,30 +288,43 @@ void Inbox::OnOffsetOutOfRange(int32_t p) {
   if (p < 0 || static_cast<size_t>(p) >= next_offset_.size() || next_offset_[p] == kNotAssigned) {
     return;
   }
+  const int64_t next = next_offset_[p];
   int64_t lo = 0, hi = 0;
   rd_kafka_resp_err_t err =
       rd_kafka_query_watermark_offsets(rk_.get(), topic_.c_str(), p, &lo, &hi, 10000);
+  int64_t target = next;  // kFromStart reads from the log start
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    spdlog::warn("inbox: {} [{}]: offset out of range and no watermarks ({}); retrying", topic_,
-                 p, rd_kafka_err2str(err));
-    lo = std::max<int64_t>(next_offset_[p], 0);
-  } else if (next_offset_[p] > hi) {
+    spdlog::warn("inbox: {} [{}]: offset {} out of range and no watermarks ({}); retrying",
+                 topic_, p, next, rd_kafka_err2str(err));
+  } else if (next > hi) {
     spdlog::warn("inbox: {} [{}]: the stored offset {} is past the log end {}: the topic was "
                  "recreated; reading it from its start",
-                 topic_, p, next_offset_[p], hi);
-  } else if (next_offset_[p] < lo) {
+                 topic_, p, next, hi);
+    target = kFromStart;
+  } else if (next >= 0 && next < lo) {
     spdlog::error("inbox: {} [{}]: offsets {}..{} were deleted by the broker before they were "
                   "read (retention); those messages are lost",
-                  topic_, p, next_offset_[p], lo - 1);
-    lost_ += static_cast<uint64_t>(lo - next_offset_[p]);
+                  topic_, p, next, lo - 1);
+    lost_ += static_cast<uint64_t>(lo - next);
+    target = kFromStart;
+  } else {
+    // The broker has the offset after all (a leader change, an unclean election): ask again.
+    spdlog::warn("inbox: {} [{}]: offset {} reported out of range within {}..{}; retrying",
+                 topic_, p, next, lo, hi);
   }
-  next_offset_[p] = lo;
-  PartitionList seek(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(seek.get(), topic_.c_str(), p)->offset = lo;
-  rd_kafka_error_t* e = rd_kafka_seek_partitions(rk_.get(), seek.get(), 10000);
-  if (e != nullptr) {
-    spdlog::warn("inbox: seeking {} [{}] to {}: {}", topic_, p, lo, rd_kafka_error_string(e));
-    rd_kafka_error_destroy(e);
+  next_offset_[p] = target;
+  // Assigning again with explicit offsets restarts the partitions' fetchers (a seek does not
+  // restart one stopped by the offset-reset error). Nothing is in flight here, so every other
+  // partition resumes exactly where this consumer stands.
+  PartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(next_offset_.size())));
+  for (size_t q = 0; q < next_offset_.size(); ++q) {
+    if (next_offset_[q] == kNotAssigned) continue;
+    rd_kafka_topic_partition_list_add(assignment.get(), topic_.c_str(), static_cast<int32_t>(q))
+        ->offset = next_offset_[q] >= 0 ? next_offset_[q] : RD_KAFKA_OFFSET_BEGINNING;
+  }
+  err = rd_kafka_assign(rk_.get(), assignment.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("inbox: assigning {} again: {}", topic_, rd_kafka_err2str(err));
   }
 }
 
