@@ -1,5 +1,7 @@
 #include "projections/runner.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstdio>
@@ -99,11 +101,6 @@ using TouchLoader =
 // more rarely for a large state, so that snapshots cost at most ~32 bytes per event.
 constexpr uint64_t kSnapshotEvery = 128;
 constexpr uint64_t kSnapshotBytesPerEvent = 32;
-
-// Customers whose projections one partition's live pass keeps in memory: it writes every batch,
-// so the cache only saves decoding. (A rebuild writes each state once, at the end of the
-// partition, unless it has more than RunnerOptions::rebuild_cached_customers.)
-constexpr size_t kMaxCachedLive = 20000;
 
 // A settled state as of its boundary (the (occurred_at, seq) of its last event), with what
 // an as-of query must add to it: the events pending at that point and those with a greater seq.
@@ -433,7 +430,8 @@ absl::Status Runner::LoadVersions() {
 }
 
 absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferred,
-                             uint64_t* applied, const std::function<void(uint64_t)>& on_batch) {
+                             uint64_t* applied, const std::function<void(uint64_t)>& on_batch,
+                             std::vector<std::unique_ptr<PartitionPass>>* passes) {
   if (deferred) return RebuildPass(versions, applied, on_batch);
   // Partitions are independent (a customer lives in one): two threads share them out.
   std::vector<ledger::PartitionHead> heads = ledger_->Heads();
@@ -443,17 +441,25 @@ absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferre
   std::vector<absl::Status> statuses(heads.size());
   auto work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < heads.size();) {
-      statuses[i] = AdvancePartition(versions, heads[i], [&](uint64_t n) {
-        uint64_t done = total.fetch_add(n) + n;
-        if (on_batch) {
-          absl::MutexLock lock(&callback_mu);
-          on_batch(done);
-        }
-      });
+      statuses[i] = AdvancePartition(
+          versions, heads[i],
+          [&](uint64_t n) {
+            uint64_t done = total.fetch_add(n) + n;
+            if (on_batch) {
+              absl::MutexLock lock(&callback_mu);
+              on_batch(done);
+            }
+          },
+          passes != nullptr ? &(*passes)[i] : nullptr);
     }
   };
   std::vector<std::thread> threads;
-  for (size_t t = 1; t < std::min<size_t>(2, heads.size()); ++t) threads.emplace_back(work);
+  for (size_t t = 1; t < std::min<size_t>(2, heads.size()); ++t) {
+    threads.emplace_back([&] {
+      pthread_setname_np(pthread_self(), "projections-2");
+      work();
+    });
+  }
   work();
   for (auto& t : threads) t.join();
   *applied = total.load();
@@ -481,8 +487,8 @@ class Runner::PartitionPass {
 
   // Whether the cache is over its bound: write (rebuilds) or drop (live) it before going on.
   bool Full() const {
-    return cache_.size() >
-           (deferred_ ? runner_->options_.rebuild_cached_customers : kMaxCachedLive);
+    return cache_.size() > (deferred_ ? runner_->options_.rebuild_cached_customers
+                                      : runner_->options_.live_cached_customers);
   }
   void Clear() { cache_.clear(); }
 
@@ -529,16 +535,32 @@ class Runner::PartitionPass {
 
   // After each chunk: folds again the customers that had events later than the window allows.
   absl::Status EndChunk() {
-    for (const auto& [vi, customer] : refolds_) {
-      std::unique_ptr<CustomerProjection>& cp = cache_[customer][vi];
+    if (refolds_.empty()) return absl::OkStatus();
+    // A customer's stream is read once for all its projections that need it.
+    std::sort(refolds_.begin(), refolds_.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    for (size_t i = 0; i < refolds_.size();) {
+      const std::string customer = refolds_[i].second;
+      size_t end = i;
+      uint64_t to_seq = 0;
+      for (; end < refolds_.size() && refolds_[end].second == customer; ++end) {
+        to_seq = std::max(to_seq, cache_[customer][refolds_[end].first]->refold_to_seq);
+      }
       ASSIGN_OR_RETURN(std::vector<Touch> read,
-                       ReadTouches(*runner_->ledger_, customer, ledger::Seq(0), cp->refold_to_seq));
+                       ReadTouches(*runner_->ledger_, customer, ledger::Seq(0), to_seq));
       std::vector<SharedTouch> touches = Share(std::move(read));
       std::sort(touches.begin(), touches.end(), TouchLess);
-      cp = std::make_unique<CustomerProjection>(versions_[vi]->kind);
-      cp->maintain_full = !deferred_;
-      cp->snapshots_reset = true;
-      for (auto& t : touches) cp->Add(std::move(t), rules_);
+      for (; i < end; ++i) {
+        const size_t vi = refolds_[i].first;
+        std::unique_ptr<CustomerProjection>& cp = cache_[customer][vi];
+        const uint64_t upto = cp->refold_to_seq;
+        cp = std::make_unique<CustomerProjection>(versions_[vi]->kind);
+        cp->maintain_full = !deferred_;
+        cp->snapshots_reset = true;
+        for (const auto& t : touches) {
+          if (t->seq <= upto) cp->Add(t, rules_);
+        }
+      }
     }
     refolds_.clear();
     return absl::OkStatus();
@@ -677,11 +699,15 @@ class Runner::PartitionPass {
 
 absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
                                       const ledger::PartitionHead& head,
-                                      const std::function<void(uint64_t)>& on_batch) {
+                                      const std::function<void(uint64_t)>& on_batch,
+                                      std::unique_ptr<PartitionPass>* kept) {
   const uint32_t p = head.partition.value();
   uint64_t from = UINT64_MAX;
   for (const Version* v : versions) from = std::min(from, v->checkpoints[p]);
-  PartitionPass pass(this, versions, p, /*deferred=*/false);
+  std::unique_ptr<PartitionPass> own;
+  std::unique_ptr<PartitionPass>& slot = kept != nullptr ? *kept : own;
+  if (slot == nullptr) slot = std::make_unique<PartitionPass>(this, versions, p, false);
+  PartitionPass& pass = *slot;
   while (from < head.position.value()) {
     if (pass.Full()) pass.Clear();
     std::vector<ledger::StoredRecord> chunk;
@@ -706,8 +732,10 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
       v->checkpoints[p] = std::max(v->checkpoints[p], last);
     }
     if (absl::Status s = pass.WriteTouched(); !s.ok()) {
-      // Nothing of this batch is stored: the checkpoints stay where the stored states are.
+      // Nothing of this batch is stored: the checkpoints stay where the stored states are, and
+      // the cached projections (ahead of them) are dropped.
       for (size_t i = 0; i < versions.size(); ++i) versions[i]->checkpoints[p] = before[i];
+      pass.Clear();
       return s;
     }
     from = last;
@@ -882,19 +910,33 @@ absl::Status Runner::CatchUp() {
   if (ledger_->read_only()) return absl::FailedPreconditionError("the ledger is read-only");
   absl::MutexLock lock(&mu_);
   std::vector<Version*> versions;
-  for (auto& v : current_) versions.push_back(v.get());
+  std::vector<uint32_t> numbers;
+  for (auto& v : current_) {
+    versions.push_back(v.get());
+    numbers.push_back(v->number);
+  }
+  if (versions != live_versions_ || numbers != live_numbers_) {
+    live_passes_.clear();
+    live_versions_ = std::move(versions);
+    live_numbers_ = std::move(numbers);
+  }
+  live_passes_.resize(ledger_->partitions());
   uint64_t applied = 0;
-  return Advance(versions, /*deferred=*/false, &applied);
+  return Advance(live_versions_, /*deferred=*/false, &applied, {}, &live_passes_);
 }
 
 void Runner::StartBackground() {
   if (background_.joinable()) return;
   background_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "projections");
     uint64_t seen = 0;
     while (!stop_.load()) {
       seen = ledger_->WaitForCommit(seen, absl::Milliseconds(200));
       if (stop_.load()) break;
+      auto started = absl::Now();
       absl::Status s = CatchUp();
+      // Let commits accumulate so that a busy customer's events share a state write.
+      absl::SleepFor(started + absl::Milliseconds(options_.live_interval_ms) - absl::Now());
       if (!s.ok()) {
         std::fprintf(stderr, "projections: %s\n", std::string(s.message()).c_str());
         absl::SleepFor(absl::Seconds(1));

@@ -36,6 +36,12 @@ struct RunnerOptions {
   // Customers whose projections a rebuild keeps in memory per partition and worker; past this
   // it writes them and starts over (reading back those it meets again). About 4 KB each here.
   size_t rebuild_cached_customers = size_t{1} << 20;
+  // Customers whose projections live updates keep in memory per partition between catch-ups, so
+  // that a customer with new events is not read back and decoded for every batch.
+  size_t live_cached_customers = 20000;
+  // The background runner applies what was committed at most this often, so that a busy
+  // customer's events share one state write (a longer interval: fewer writes, later answers).
+  int live_interval_ms = 20;
 };
 
 // What the runner knows of one projection.
@@ -102,12 +108,17 @@ class Runner {
   // `deferred`: write states only when the in-memory cache is full and at the end of each
   // partition (rebuilds, through RebuildPass); otherwise states and checkpoints after every batch.
   // `on_batch(records applied so far)` now and then.
+  // `passes` (live only, optional): one pass per partition kept across calls, made for exactly
+  // `versions`.
   absl::Status Advance(const std::vector<Version*>& versions, bool deferred, uint64_t* applied,
-                       const std::function<void(uint64_t)>& on_batch = {});
-  // One partition of a live Advance; `on_batch(records)` after each batch.
+                       const std::function<void(uint64_t)>& on_batch = {},
+                       std::vector<std::unique_ptr<PartitionPass>>* passes = nullptr);
+  // One partition of a live Advance; `on_batch(records)` after each batch. `pass`: the
+  // partition's kept pass, or null for one of its own.
   absl::Status AdvancePartition(const std::vector<Version*>& versions,
                                 const ledger::PartitionHead& head,
-                                const std::function<void(uint64_t)>& on_batch);
+                                const std::function<void(uint64_t)>& on_batch,
+                                std::unique_ptr<PartitionPass>* pass);
   // A deferred Advance: this thread reads, two workers parse and apply (each for half of the
   // customers) and write states as ingested SST files at the end of each partition.
   absl::Status RebuildPass(const std::vector<Version*>& versions, uint64_t* applied,
@@ -121,6 +132,11 @@ class Runner {
   // Serialises writers of projection state (CatchUp and the final step of a Rebuild).
   mutable absl::Mutex mu_;
   std::vector<std::unique_ptr<Version>> current_ ABSL_GUARDED_BY(mu_);  // by kind
+  // CatchUp's passes (their caches of customer projections) and the versions they were made
+  // for; made again when the versions change (a rebuild's switch).
+  std::vector<Version*> live_versions_ ABSL_GUARDED_BY(mu_);
+  std::vector<uint32_t> live_numbers_ ABSL_GUARDED_BY(mu_);
+  std::vector<std::unique_ptr<PartitionPass>> live_passes_ ABSL_GUARDED_BY(mu_);
 
   std::atomic<bool> stop_{false};
   std::thread background_;
