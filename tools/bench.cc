@@ -18,47 +18,13 @@
 #include "projections/fold.h"
 #include "projections/runner.h"
 #include "rocksdb/db.h"
+#include "tools/bench_common.h"
 #include "tools/commands.h"
 #include "tools/config.h"
 #include "tools/gen.h"
 
 namespace rapport::tools {
 namespace {
-
-using Clock = std::chrono::steady_clock;
-constexpr char kMarker[] = ".rapport-bench";
-
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
-}
-
-// Benchmarks own their data dir: they create it fresh, and refuse to wipe one they did not make.
-bool PrepareBenchDir(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::exists(dir, ec) && !fs::is_empty(dir, ec) && !fs::exists(fs::path(dir) / kMarker, ec)) {
-    std::fprintf(stderr,
-                 "rapport bench: %s exists and was not made by a benchmark; give an empty or new "
-                 "--data-dir\n",
-                 dir.c_str());
-    return false;
-  }
-  fs::remove_all(dir, ec);
-  fs::create_directories(dir, ec);
-  std::ofstream(fs::path(dir) / kMarker) << "made by rapport bench; safe to delete\n";
-  return true;
-}
-
-std::vector<std::string> MakeWorkload(const BenchFlags& bench) {
-  std::vector<std::string> lines;
-  lines.reserve(bench.events);
-  auto start = Clock::now();
-  GenerateWorkload({bench.customers, bench.events, bench.seed},
-                   [&](std::string_view line) { lines.emplace_back(line); });
-  std::fprintf(stderr, "bench: generated %zu events for %llu customers in %.2fs\n", lines.size(),
-               static_cast<unsigned long long>(bench.customers), Seconds(start, Clock::now()));
-  return lines;
-}
 
 struct AppendFigures {
   double seconds = 0;
@@ -77,12 +43,12 @@ AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& 
   std::atomic<uint64_t> done{0};
   std::atomic<bool> failed{false};
   std::vector<std::vector<double>> latencies(bench.threads);
-  auto start = Clock::now();
+  auto start = BenchClock::now();
   std::vector<std::thread> threads;
   for (int t = 0; t < bench.threads; ++t) {
     threads.emplace_back([&, t] {
       for (size_t b; (b = next.fetch_add(1)) < batches && !failed.load();) {
-        auto t0 = Clock::now();
+        auto t0 = BenchClock::now();
         std::vector<ledger::PreparedEvent> events;
         size_t end = std::min(lines.size(), (b + 1) * bench.batch);
         events.reserve(end - b * bench.batch);
@@ -105,7 +71,7 @@ AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& 
           return;
         }
         latencies[t].push_back(
-            std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+            std::chrono::duration<double, std::micro>(BenchClock::now() - t0).count());
         done.fetch_add(n);
       }
     });
@@ -113,7 +79,7 @@ AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& 
   if (progress) {
     while (done.load() < lines.size() && !failed.load()) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
-      double secs = Seconds(start, Clock::now());
+      double secs = SecondsBetween(start, BenchClock::now());
       std::fprintf(stderr, "\rbench: %llu/%zu events appended (%.0f/s)   ",
                    static_cast<unsigned long long>(done.load()), lines.size(),
                    secs > 0 ? done.load() / secs : 0.0);
@@ -121,18 +87,12 @@ AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& 
     std::fprintf(stderr, "\n");
   }
   for (auto& t : threads) t.join();
-  f.seconds = Seconds(start, Clock::now());
+  f.seconds = SecondsBetween(start, BenchClock::now());
   f.events = done.load();
   f.ok = !failed.load();
   for (auto& l : latencies) f.batch_us.insert(f.batch_us.end(), l.begin(), l.end());
   std::sort(f.batch_us.begin(), f.batch_us.end());
   return f;
-}
-
-double Percentile(const std::vector<double>& sorted, double q) {
-  if (sorted.empty()) return 0;
-  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
-  return sorted[std::min(i, sorted.size() - 1)];
 }
 
 // Mean size of a stored record value, from a sample of partition 0.
@@ -224,9 +184,9 @@ int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench) {
     std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
     return kExitRuntime;
   }
-  auto start = Clock::now();
+  auto start = BenchClock::now();
   auto report = ledger->Verify(std::nullopt, bench.threads > 2 ? 2 : bench.threads);
-  double secs = Seconds(start, Clock::now());
+  double secs = SecondsBetween(start, BenchClock::now());
   if (!report.ok() || !report->ok) {
     std::fprintf(
         stderr, "bench: verification failed: %s\n",
@@ -301,9 +261,9 @@ int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
   std::fprintf(stderr, "bench: rebuilding (timed)\n");
   ResetPeakRss();
   double cpu = ProcessCpuSeconds();
-  auto start = Clock::now();
+  auto start = BenchClock::now();
   absl::Status s = runner->Rebuild(kinds, [&](uint64_t done, uint64_t) { events = done; });
-  double secs = Seconds(start, Clock::now());
+  double secs = SecondsBetween(start, BenchClock::now());
   cpu = ProcessCpuSeconds() - cpu;
   if (!s.ok()) {
     std::fprintf(stderr, "bench: rebuild failed: %s\n", std::string(s.message()).c_str());
@@ -334,9 +294,9 @@ int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
     std::vector<double> lookup_us;
     for (int i = 0; i < 30000; ++i) {
       auto kind = projections::kAllProjections[i % 3];
-      auto t0 = Clock::now();
+      auto t0 = BenchClock::now();
       auto json = runner->Stored(kind, customers[rng() % customers.size()]);
-      lookup_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+      lookup_us.push_back(std::chrono::duration<double, std::micro>(BenchClock::now() - t0).count());
       if (!json.ok()) return kExitRuntime;
     }
     std::sort(lookup_us.begin(), lookup_us.end());
@@ -382,9 +342,9 @@ int RunBenchQuery(const CommonFlags& flags, const BenchFlags& bench) {
   for (int i = 0; i < kLookups; ++i) {
     const std::string& c = customers[rng() % customers.size()];
     auto kind = projections::kAllProjections[i % 3];
-    auto t0 = Clock::now();
+    auto t0 = BenchClock::now();
     auto json = runner->Stored(kind, c);
-    lookup_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    lookup_us.push_back(std::chrono::duration<double, std::micro>(BenchClock::now() - t0).count());
     if (!json.ok()) {
       std::fprintf(stderr, "bench: %s\n", std::string(json.status().message()).c_str());
       return kExitRuntime;
@@ -404,14 +364,14 @@ int RunBenchQuery(const CommonFlags& flags, const BenchFlags& bench) {
   for (int i = 0; i < 300; ++i) {
     auto kind = projections::kAllProjections[i % 3];
     ledger::Timestamp at = times[rng() % fold_events];
-    auto t0 = Clock::now();
+    auto t0 = BenchClock::now();
     auto json = runner->Query(kind, busiest, at);
-    query_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    query_us.push_back(std::chrono::duration<double, std::micro>(BenchClock::now() - t0).count());
     if (!json.ok()) return kExitRuntime;
-    t0 = Clock::now();
+    t0 = BenchClock::now();
     auto folded =
         projections::FoldFromLedger(*ledger, busiest, kind, times[fold_events - 1], config.rules);
-    fold_us.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    fold_us.push_back(std::chrono::duration<double, std::micro>(BenchClock::now() - t0).count());
     if (!folded.ok()) return kExitRuntime;
   }
   std::sort(query_us.begin(), query_us.end());

@@ -41,11 +41,10 @@ std::vector<std::string> MakeWorkload(const BenchFlags& bench) {
   return lines;
 }
 
-double Quantile(std::vector<double>& values, double q) {
-  if (values.empty()) return 0;
-  size_t i = std::min(values.size() - 1, static_cast<size_t>(q * static_cast<double>(values.size())));
-  std::nth_element(values.begin(), values.begin() + static_cast<std::ptrdiff_t>(i), values.end());
-  return values[i];
+double Percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  size_t i = static_cast<size_t>(q * static_cast<double>(sorted.size() - 1) + 0.5);
+  return sorted[std::min(i, sorted.size() - 1)];
 }
 
 }  // namespace rapport::tools

@@ -23,8 +23,8 @@ bool PrepareBenchDir(const std::string& dir);
 // The gen workload of `bench` (customers, events, seed), one JSON line per event.
 std::vector<std::string> MakeWorkload(const BenchFlags& bench);
 
-// The value at quantile `q` (0..1) of `values` (sorted in place); 0 when empty.
-double Quantile(std::vector<double>& values, double q);
+// The value at quantile `q` (0..1) of `sorted` (ascending); 0 when empty.
+double Percentile(const std::vector<double>& sorted, double q);
 
 }  // namespace rapport::tools
 

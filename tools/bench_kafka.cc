@@ -1,6 +1,7 @@
 // `rapport bench ingest|latency`: the Kafka inbox through the embedded broker, in-process:
 // a producer publishes a gen workload to rapport.touchpoints and `serve`'s pipeline (inbox,
 // ledger, projections, relay, changelogs) takes it in.
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <thread>
@@ -265,8 +266,9 @@ int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate,
   publisher.join();
   auto elapsed = SecondsBetween(t0, BenchClock::now());
   size_t measured = latency_ms.size();
-  double p50 = Quantile(latency_ms, 0.50), p99 = Quantile(latency_ms, 0.99),
-         p999 = Quantile(latency_ms, 0.999), max = Quantile(latency_ms, 1.0);
+  std::sort(latency_ms.begin(), latency_ms.end());
+  double p50 = Percentile(latency_ms, 0.50), p99 = Percentile(latency_ms, 0.99),
+         p999 = Percentile(latency_ms, 0.999), max = Percentile(latency_ms, 1.0);
   std::printf(
       "{\"bench\":\"latency\",\"rate_per_s\":%d,\"events\":%zu,\"warmup_events\":%d,"
       "\"measured\":%zu,"
