@@ -152,6 +152,12 @@ struct CustomerProjection {
   // Nonzero: an event came later than the reorder window; the customer is folded again from the
   // ledger up to this seq at the end of the chunk.
   uint64_t refold_to_seq = 0;
+  // The earliest (occurred_at, seq) among the events held for that refold.
+  int64_t refold_min_time = INT64_MAX;
+  uint64_t refold_min_seq = UINT64_MAX;
+  // Set when the projection was folded again from a stored snapshot: the stored snapshots after
+  // this boundary are stale (those before it stay exact).
+  std::optional<std::pair<int64_t, uint64_t>> reset_snapshots_after;
   uint64_t settled_count = 0;
   uint64_t next_snapshot = kSnapshotEvery;  // settled_count at which to take the next one
   // Snapshots made since the last write; `snapshots_reset`: the stored ones are stale (refold).
@@ -529,6 +535,12 @@ class Runner::PartitionPass {
         cp->refold_to_seq = touch->seq;
         refolds_.emplace_back(vi, customer);
       }
+      if (cp->refold_to_seq > 0 &&
+          KeyLess(touch->event.occurred_at.micros, touch->seq, cp->refold_min_time,
+                  cp->refold_min_seq)) {
+        cp->refold_min_time = touch->event.occurred_at.micros;
+        cp->refold_min_seq = touch->seq;
+      }
     }
     return absl::OkStatus();
   }
@@ -546,6 +558,23 @@ class Runner::PartitionPass {
       for (; end < refolds_.size() && refolds_[end].second == customer; ++end) {
         to_seq = std::max(to_seq, cache_[customer][refolds_[end].first]->refold_to_seq);
       }
+      // Live: from the nearest stored snapshot before the earliest late event, when there is one
+      // (the stream's tail instead of all of it).
+      bool all_from_snapshots = !deferred_;
+      for (size_t j = i; j < end && all_from_snapshots; ++j) {
+        std::unique_ptr<CustomerProjection>& cp = cache_[customer][refolds_[j].first];
+        ASSIGN_OR_RETURN(std::unique_ptr<CustomerProjection> from,
+                         FromSnapshot(refolds_[j].first, customer, *cp));
+        if (from == nullptr) {
+          all_from_snapshots = false;
+        } else {
+          cp = std::move(from);
+        }
+      }
+      if (all_from_snapshots) {
+        i = end;
+        continue;
+      }
       ASSIGN_OR_RETURN(std::vector<Touch> read,
                        ReadTouches(*runner_->ledger_, customer, ledger::Seq(0), to_seq));
       std::vector<SharedTouch> touches = Share(std::move(read));
@@ -554,16 +583,86 @@ class Runner::PartitionPass {
         const size_t vi = refolds_[i].first;
         std::unique_ptr<CustomerProjection>& cp = cache_[customer][vi];
         const uint64_t upto = cp->refold_to_seq;
+        if (upto == 0) continue;  // already folded from a snapshot above
         cp = std::make_unique<CustomerProjection>(versions_[vi]->kind);
         cp->maintain_full = !deferred_;
         cp->snapshots_reset = true;
+        // In time order, not seq order: no snapshot meanwhile (see FromSnapshot).
+        cp->next_snapshot = UINT64_MAX;
         for (const auto& t : touches) {
           if (t->seq <= upto) cp->Add(t, rules_);
         }
+        cp->next_snapshot = cp->settled_count + kSnapshotEvery;
       }
     }
     refolds_.clear();
     return absl::OkStatus();
+  }
+
+  // `cp` folded again from the newest stored snapshot before its earliest late event, with the
+  // events after the snapshot read from the ledger; null when no snapshot fits.
+  absl::StatusOr<std::unique_ptr<CustomerProjection>> FromSnapshot(size_t vi,
+                                                                   const std::string& customer,
+                                                                   const CustomerProjection& cp) {
+    const Version* v = versions_[vi];
+    std::string prefix = SnapshotPrefix(v->kind, v->number, customer);
+    rocksdb::Slice lower(prefix);
+    rocksdb::ReadOptions ro;
+    ro.iterate_lower_bound = &lower;
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, runner_->states_cf_));
+    it->SeekForPrev(
+        SnapshotKey(v->kind, v->number, customer, cp.refold_min_time, cp.refold_min_seq));
+    if (!it->Valid()) {
+      RETURN_IF_ERROR(ledger::ToStatus(it->status(), "reading snapshots"));
+      return nullptr;
+    }
+    std::string_view key(it->key().data(), it->key().size());
+    Snapshot snap;
+    if (!key.starts_with(prefix) || key.size() != prefix.size() + 16 ||
+        !snap.Decode(std::string_view(it->value().data(), it->value().size()))) {
+      return nullptr;
+    }
+    snap.time =
+        static_cast<int64_t>(ledger::GetFixed64BE(key.data() + prefix.size()) ^ (uint64_t{1} << 63));
+    snap.seq = ledger::GetFixed64BE(key.data() + prefix.size() + 8);
+    if (!KeyLess(snap.time, snap.seq, cp.refold_min_time, cp.refold_min_seq) ||
+        snap.max_seq >= cp.refold_to_seq) {
+      return nullptr;
+    }
+    std::vector<SharedTouch> touches;
+    if (!snap.pending_seqs.empty()) {
+      std::sort(snap.pending_seqs.begin(), snap.pending_seqs.end());
+      ASSIGN_OR_RETURN(touches, LoaderFor(*runner_->ledger_, customer)(snap.pending_seqs));
+    }
+    ASSIGN_OR_RETURN(auto later, runner_->ledger_->ReadCustomer(
+                                     customer, ledger::Seq(snap.max_seq),
+                                     cp.refold_to_seq - snap.max_seq));
+    for (const auto& record : later) {
+      ASSIGN_OR_RETURN(Touch t, TouchFromRecord(record));
+      touches.push_back(std::make_shared<const Touch>(std::move(t)));
+    }
+    for (const auto& t : touches) {
+      // Everything after the snapshot must sort after its boundary, or it is stale.
+      if (!KeyLess(snap.time, snap.seq, t->event.occurred_at.micros, t->seq)) return nullptr;
+    }
+    std::sort(touches.begin(), touches.end(), TouchLess);
+    auto out = std::make_unique<CustomerProjection>(v->kind);
+    if (!out->settled->Decode(snap.state)) return absl::DataLossError("corrupt projection snapshot");
+    out->settled_time = snap.time;
+    out->settled_seq = snap.seq;
+    out->last_occurred = snap.time;
+    out->max_seq = snap.max_seq;
+    out->maintain_full = true;
+    out->MakeFull(rules_);
+    out->reset_snapshots_after.emplace(snap.time, snap.seq);
+    // Added in time order, not seq order: a snapshot taken meanwhile would claim seqs it has not
+    // seen, so none is (the next comes kSnapshotEvery settled events later).
+    out->next_snapshot = UINT64_MAX;
+    for (auto& t : touches) {
+      if (!out->Add(std::move(t), rules_)) return nullptr;
+    }
+    out->next_snapshot = out->settled_count + kSnapshotEvery;
+    return out;
   }
 
   // Live updates: writes the states changed since the last call and the versions' checkpoints
@@ -584,6 +683,15 @@ class Runner::PartitionPass {
         end.back() = '\x01';
         batch.DeleteRange(runner_->states_cf_, prefix, end);
         cp.snapshots_reset = false;
+      } else if (cp.reset_snapshots_after) {
+        std::string end = SnapshotPrefix(v->kind, v->number, customer);
+        end.back() = '\x01';
+        std::string after = SnapshotKey(v->kind, v->number, customer,
+                                        cp.reset_snapshots_after->first,
+                                        cp.reset_snapshots_after->second);
+        after.push_back('\0');  // the first key past the boundary
+        batch.DeleteRange(runner_->states_cf_, after, end);
+        cp.reset_snapshots_after.reset();
       }
       for (const auto& s : cp.new_snapshots) {
         batch.Put(runner_->states_cf_, SnapshotKey(v->kind, v->number, customer, s.time, s.seq),
