@@ -9,8 +9,8 @@
 
 #include "absl/container/flat_hash_set.h"
 #include "ledger/record.h"
-#include "rocksdb/db.h"
 #include "ledger/status_macros.h"
+#include "rocksdb/db.h"
 #include "spdlog/spdlog.h"
 
 namespace rapport::consumers {
@@ -41,8 +41,7 @@ ChangelogPublisher::ChangelogPublisher(ledger::Ledger* ledger, projections::Runn
       topics_(kafka.topics().Changelogs()) {}
 
 absl::Status ChangelogPublisher::Start(ledger::Ledger* ledger, projections::Runner* runner,
-                                       const KafkaOptions& kafka,
-                                       const ChangelogOptions& options,
+                                       const KafkaOptions& kafka, const ChangelogOptions& options,
                                        std::unique_ptr<ChangelogPublisher>* out) {
   ASSIGN_OR_RETURN(ConsumerState state, ConsumerState::For(ledger));
   std::unique_ptr<ChangelogPublisher> pub(
@@ -58,8 +57,8 @@ absl::Status ChangelogPublisher::Start(ledger::Ledger* ledger, projections::Runn
     pub->versions_[k] = s.version;
     for (uint32_t p = 0; p < n; ++p) {
       std::string value;
-      rocksdb::Status rs = ledger->db()->Get(rocksdb::ReadOptions(), state.cf(),
-                                             ChangelogCursorKey(k, p), &value);
+      rocksdb::Status rs =
+          ledger->db()->Get(rocksdb::ReadOptions(), state.cf(), ChangelogCursorKey(k, p), &value);
       // A cursor of another version (a rebuild happened) starts again from the beginning.
       if (rs.ok() && value.size() == 12 && ledger::GetFixed32BE(value.data()) == s.version) {
         pub->cursors_[k][p] = ledger::GetFixed64BE(value.data() + 4);
@@ -71,19 +70,19 @@ absl::Status ChangelogPublisher::Start(ledger::Ledger* ledger, projections::Runn
     pub->confirmed_ = pub->cursors_;
     pub->applied_ = pub->cursors_;
   }
-  ASSIGN_OR_RETURN(pub->producer_,
-                   Producer::Create(kafka, "rapport-changelog", [self](const rd_kafka_message_t* m) {
-                     --self->pending_in_round_;
-                     if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-                       if (self->failures_in_round_++ == 0) {
-                         spdlog::warn("changelog: publishing failed ({}); will retry",
-                                      rd_kafka_err2str(m->err));
-                       }
-                       return;
-                     }
-                     absl::MutexLock lock(&self->mu_);
-                     ++self->published_;
-                   }));
+  ASSIGN_OR_RETURN(
+      pub->producer_,
+      Producer::Create(kafka, "rapport-changelog", [self](const rd_kafka_message_t* m) {
+        --self->pending_in_round_;
+        if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (self->failures_in_round_++ == 0) {
+            spdlog::warn("changelog: publishing failed ({}); will retry", rd_kafka_err2str(m->err));
+          }
+          return;
+        }
+        absl::MutexLock lock(&self->mu_);
+        ++self->published_;
+      }));
   pub->thread_ = std::thread([self] { self->Run(); });
   *out = std::move(pub);
   return absl::OkStatus();
@@ -130,13 +129,12 @@ bool ChangelogPublisher::Round() {
     if (lo == UINT64_MAX) continue;
     hi = std::min(hi, lo + kMaxRecordsPerRound);
     std::vector<std::pair<std::string, uint64_t>> touched;  // customer, position
-    absl::Status scan = ledger_->ScanPartition(ledger::PartitionId(p), ledger::Position(lo + 1),
-                                               [&](ledger::StoredRecord& r) {
-                                                 if (r.position.value() > hi) return false;
-                                                 touched.emplace_back(std::move(r.customer_id),
-                                                                      r.position.value());
-                                                 return true;
-                                               });
+    absl::Status scan = ledger_->ScanPartition(
+        ledger::PartitionId(p), ledger::Position(lo + 1), [&](ledger::StoredRecord& r) {
+          if (r.position.value() > hi) return false;
+          touched.emplace_back(std::move(r.customer_id), r.position.value());
+          return true;
+        });
     if (!scan.ok()) {
       spdlog::error("changelog: reading partition {}: {}", p, scan.ToString());
       continue;

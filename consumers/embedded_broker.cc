@@ -59,7 +59,8 @@ absl::Status WriteBootstrapFile(const std::string& path, const std::string& boot
   }
   std::error_code ec;
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return absl::UnavailableError(AbslView(StrCat("cannot write ", path, ": ", ec.message())));
+  if (ec)
+    return absl::UnavailableError(AbslView(StrCat("cannot write ", path, ": ", ec.message())));
   return absl::OkStatus();
 }
 

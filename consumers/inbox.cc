@@ -30,8 +30,9 @@ absl::StatusOr<ledger::PreparedEvent> DecodeMessage(const rd_kafka_message_t* m,
                                                     const ledger::CodecOptions& codec) {
   if (m->key == nullptr) {
     return ledger::InvalidField(
-        "key", "the message has no key; key it by customer id or identity value so that a "
-               "customer's events stay in order (CONTRACT §5)");
+        "key",
+        "the message has no key; key it by customer id or identity value so that a "
+        "customer's events stay in order (CONTRACT §5)");
   }
   if (m->payload == nullptr || m->len == 0) {
     return ledger::InvalidJson("", "the message value is empty");
@@ -43,10 +44,9 @@ absl::StatusOr<ledger::PreparedEvent> DecodeMessage(const rd_kafka_message_t* m,
     return ledger::PrepareEvent(std::move(event));
   }
   if (!type.empty() && !type.starts_with("application/json")) {
-    return ledger::InvalidField(
-        "headers.content-type",
-        StrCat("unsupported content-type \"", type, "\"; use application/json or ",
-               kFlatBuffersType));
+    return ledger::InvalidField("headers.content-type",
+                                StrCat("unsupported content-type \"", type,
+                                       "\"; use application/json or ", kFlatBuffersType));
   }
   return ledger::ParseAndPrepare(value, codec);
 }
@@ -60,11 +60,11 @@ RejectedMessage MakeReject(const rd_kafka_message_t* m, const absl::Status& stat
     const char* name;
     const void* value;
     size_t size;
-    for (size_t i = 0; rd_kafka_header_get_all(original, i, &name, &value, &size) ==
-                       RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (size_t i = 0;
+         rd_kafka_header_get_all(original, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
          ++i) {
-      r.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size)
-                                         : std::string());
+      r.headers.emplace_back(
+          name, value ? std::string(static_cast<const char*>(value), size) : std::string());
     }
   }
   r.headers.emplace_back("error.code", ledger::ErrorCode(status));
@@ -80,7 +80,7 @@ RejectedMessage MakeReject(const rd_kafka_message_t* m, const absl::Status& stat
 
 struct Inbox::Batch {
   std::vector<Message> messages;
-  std::vector<size_t> origin;                            // event index → message index
+  std::vector<size_t> origin;                             // event index → message index
   std::vector<std::pair<int32_t, int64_t>> next_offsets;  // partition → next offset
   uint64_t consumed = 0;
   uint64_t decode_rejects = 0;
@@ -100,28 +100,27 @@ absl::Status Inbox::Start(ledger::Ledger* ledger, const KafkaOptions& kafka,
   ASSIGN_OR_RETURN(ConsumerState state, ConsumerState::For(ledger));
   std::unique_ptr<Inbox> inbox(new Inbox(ledger, state, kafka, options));
   Inbox* self = inbox.get();
-  ASSIGN_OR_RETURN(
-      inbox->rk_,
-      NewClient(RD_KAFKA_CONSUMER, kafka,
-                {{"session.timeout.ms", "6000"},
-                 {"heartbeat.interval.ms", "1000"},
-                 {"fetch.wait.max.ms", "50"},
-                 {"client.id", "rapport-inbox"}},
-                {{"group.id", kafka.group_id},
-                 {"enable.auto.commit", "false"},
-                 {"enable.auto.offset.store", "false"},
-                 {"enable.partition.eof", "false"},
-                 // An offset the broker no longer has is reported to us (OnOffsetReset) rather
-                 // than silently replaced.
-                 {"auto.offset.reset", "error"}},
-                [self](rd_kafka_conf_t* conf) {
-                  rd_kafka_conf_set_opaque(conf, self);
-                  rd_kafka_conf_set_rebalance_cb(
-                      conf, +[](rd_kafka_t*, rd_kafka_resp_err_t err,
-                                rd_kafka_topic_partition_list_t* parts, void* opaque) {
-                        static_cast<Inbox*>(opaque)->OnRebalance(err, parts);
-                      });
-                }));
+  ASSIGN_OR_RETURN(inbox->rk_,
+                   NewClient(RD_KAFKA_CONSUMER, kafka,
+                             {{"session.timeout.ms", "6000"},
+                              {"heartbeat.interval.ms", "1000"},
+                              {"fetch.wait.max.ms", "50"},
+                              {"client.id", "rapport-inbox"}},
+                             {{"group.id", kafka.group_id},
+                              {"enable.auto.commit", "false"},
+                              {"enable.auto.offset.store", "false"},
+                              {"enable.partition.eof", "false"},
+                              // An offset the broker no longer has is reported to us
+                              // (OnOffsetReset) rather than silently replaced.
+                              {"auto.offset.reset", "error"}},
+                             [self](rd_kafka_conf_t* conf) {
+                               rd_kafka_conf_set_opaque(conf, self);
+                               rd_kafka_conf_set_rebalance_cb(
+                                   conf, +[](rd_kafka_t*, rd_kafka_resp_err_t err,
+                                             rd_kafka_topic_partition_list_t* parts, void* opaque) {
+                                     static_cast<Inbox*>(opaque)->OnRebalance(err, parts);
+                                   });
+                             }));
   rd_kafka_poll_set_consumer(inbox->rk_.get());
   ASSIGN_OR_RETURN(int partitions, PartitionCount(inbox->rk_.get(), inbox->topic_, 10000));
   if (static_cast<uint32_t>(partitions) != ledger->partitions()) {
@@ -200,9 +199,10 @@ std::unique_ptr<Inbox::Batch> Inbox::Decode(std::vector<Message> messages) {
     if (next >= 0 && m->offset > next) {
       // The broker deleted messages before they were read (retention; the embedded broker keeps
       // 5 MB per partition). They were never accepted, but the producer must hear about it.
-      spdlog::error("inbox: {} [{}]: offsets {}..{} were deleted by the broker before they were "
-                    "read (retention); those messages are lost",
-                    topic_, p, next, m->offset - 1);
+      spdlog::error(
+          "inbox: {} [{}]: offsets {}..{} were deleted by the broker before they were "
+          "read (retention); those messages are lost",
+          topic_, p, next, m->offset - 1);
       lost_ += static_cast<uint64_t>(m->offset - next);
     }
     next_offset_[p] = m->offset + 1;
@@ -261,8 +261,8 @@ bool Inbox::Finish(Batch* batch) {
     return false;
   }
   // Kafka's committed offsets are only for lag tools; the truth is in the ledger.
-  PartitionList commit(rd_kafka_topic_partition_list_new(
-      static_cast<int>(batch->next_offsets.size())));
+  PartitionList commit(
+      rd_kafka_topic_partition_list_new(static_cast<int>(batch->next_offsets.size())));
   for (const auto& [p, offset] : batch->next_offsets) {
     rd_kafka_topic_partition_list_add(commit.get(), topic_.c_str(), p)->offset = offset;
   }
@@ -294,29 +294,32 @@ void Inbox::OnOffsetOutOfRange(int32_t p) {
       rd_kafka_query_watermark_offsets(rk_.get(), topic_.c_str(), p, &lo, &hi, 10000);
   int64_t target = next;  // kFromStart reads from the log start
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    spdlog::warn("inbox: {} [{}]: offset {} out of range and no watermarks ({}); retrying",
-                 topic_, p, next, rd_kafka_err2str(err));
+    spdlog::warn("inbox: {} [{}]: offset {} out of range and no watermarks ({}); retrying", topic_,
+                 p, next, rd_kafka_err2str(err));
   } else if (next > hi) {
-    spdlog::warn("inbox: {} [{}]: the stored offset {} is past the log end {}: the topic was "
-                 "recreated; reading it from its start",
-                 topic_, p, next, hi);
+    spdlog::warn(
+        "inbox: {} [{}]: the stored offset {} is past the log end {}: the topic was "
+        "recreated; reading it from its start",
+        topic_, p, next, hi);
     target = kFromStart;
   } else if (next >= 0 && next < lo) {
-    spdlog::error("inbox: {} [{}]: offsets {}..{} were deleted by the broker before they were "
-                  "read (retention); those messages are lost",
-                  topic_, p, next, lo - 1);
+    spdlog::error(
+        "inbox: {} [{}]: offsets {}..{} were deleted by the broker before they were "
+        "read (retention); those messages are lost",
+        topic_, p, next, lo - 1);
     lost_ += static_cast<uint64_t>(lo - next);
     target = kFromStart;
   } else {
     // The broker has the offset after all (a leader change, an unclean election): ask again.
-    spdlog::warn("inbox: {} [{}]: offset {} reported out of range within {}..{}; retrying",
-                 topic_, p, next, lo, hi);
+    spdlog::warn("inbox: {} [{}]: offset {} reported out of range within {}..{}; retrying", topic_,
+                 p, next, lo, hi);
   }
   next_offset_[p] = target;
   // Assigning again with explicit offsets restarts the partitions' fetchers (a seek does not
   // restart one stopped by the offset-reset error). Nothing is in flight here, so every other
   // partition resumes exactly where this consumer stands.
-  PartitionList assignment(rd_kafka_topic_partition_list_new(static_cast<int>(next_offset_.size())));
+  PartitionList assignment(
+      rd_kafka_topic_partition_list_new(static_cast<int>(next_offset_.size())));
   for (size_t q = 0; q < next_offset_.size(); ++q) {
     if (next_offset_[q] == kNotAssigned) continue;
     rd_kafka_topic_partition_list_add(assignment.get(), topic_.c_str(), static_cast<int32_t>(q))

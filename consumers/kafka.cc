@@ -46,8 +46,8 @@ absl::StatusOr<KafkaHandle> NewClient(rd_kafka_type_t type, const KafkaOptions& 
   for (const auto& [k, v] : defaults) {
     if (s.ok()) s = Set(conf, k, v);
   }
-  const auto& role = type == RD_KAFKA_CONSUMER ? options.consumer_properties
-                                                : options.producer_properties;
+  const auto& role =
+      type == RD_KAFKA_CONSUMER ? options.consumer_properties : options.producer_properties;
   for (const auto* props : {&options.properties, &role}) {
     for (const auto& [k, v] : *props) {
       if (s.ok()) s = Set(conf, k, v);

@@ -14,23 +14,22 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaOptions& o
   all_required.insert(all_required.end(), required.begin(), required.end());
   p->on_delivery_ = std::move(on_delivery);
   Producer* self = p.get();
-  ASSIGN_OR_RETURN(p->rk_, NewClient(RD_KAFKA_PRODUCER, options,
-                                     {{"linger.ms", "5"},
-                                      {"batch.num.messages", "10000"},
-                                      {"queue.buffering.max.messages", "500000"},
-                                      {"message.timeout.ms", "120000"},
-                                      {"partitioner", "murmur2_random"},
-                                      {"compression.type", "lz4"},
-                                      {"client.id", client_id}},
-                                     all_required,
-                                     [self](rd_kafka_conf_t* conf) {
-                                       rd_kafka_conf_set_opaque(conf, self);
-                                       rd_kafka_conf_set_dr_msg_cb(
-                                           conf, +[](rd_kafka_t*, const rd_kafka_message_t* m,
-                                                     void* opaque) {
-                                             static_cast<Producer*>(opaque)->on_delivery_(m);
-                                           });
-                                     }));
+  ASSIGN_OR_RETURN(
+      p->rk_, NewClient(RD_KAFKA_PRODUCER, options,
+                        {{"linger.ms", "5"},
+                         {"batch.num.messages", "10000"},
+                         {"queue.buffering.max.messages", "500000"},
+                         {"message.timeout.ms", "120000"},
+                         {"partitioner", "murmur2_random"},
+                         {"compression.type", "lz4"},
+                         {"client.id", client_id}},
+                        all_required, [self](rd_kafka_conf_t* conf) {
+                          rd_kafka_conf_set_opaque(conf, self);
+                          rd_kafka_conf_set_dr_msg_cb(
+                              conf, +[](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+                                static_cast<Producer*>(opaque)->on_delivery_(m);
+                              });
+                        }));
   return p;
 }
 
@@ -60,8 +59,8 @@ absl::Status Producer::Produce(const std::string& topic, int32_t partition,
       rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
       RD_KAFKA_V_PARTITION(partition < 0 ? RD_KAFKA_PARTITION_UA : partition),
       RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs),
-      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque),
+      RD_KAFKA_V_END);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_headers_destroy(hdrs);  // only owned by librdkafka on success
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {

@@ -40,9 +40,9 @@ absl::Status LedgerRelay::NewProducer() {
   // after one that failed for good or timed out, so a failed batch is made fatal (Run then
   // starts a new producer and resends from the last confirmed position), and messages never
   // time out (the gapless guarantee does not cover timeouts).
-  ASSIGN_OR_RETURN(producer_,
-                   Producer::Create(
-                       kafka_, "rapport-relay",
+  ASSIGN_OR_RETURN(
+      producer_,
+      Producer::Create(kafka_, "rapport-relay",
                        [this](const rd_kafka_message_t* m) { OnDelivery(m); },
                        {{"enable.gapless.guarantee", "true"}, {"message.timeout.ms", "0"}}));
   return absl::OkStatus();
@@ -68,10 +68,11 @@ absl::Status LedgerRelay::Start(ledger::Ledger* ledger, const KafkaOptions& kafk
     relay->confirmed_ = confirmed;
   }
   RETURN_IF_ERROR(relay->NewProducer());
-  ASSIGN_OR_RETURN(int partitions, PartitionCount(relay->producer_->handle(), relay->topic_, 10000));
+  ASSIGN_OR_RETURN(int partitions,
+                   PartitionCount(relay->producer_->handle(), relay->topic_, 10000));
   if (static_cast<uint32_t>(partitions) != n) {
-    return absl::FailedPreconditionError(AbslView(StrCat("topic ", relay->topic_, " has ",
-                                                         partitions, " partitions but the ledger has ", n)));
+    return absl::FailedPreconditionError(AbslView(StrCat(
+        "topic ", relay->topic_, " has ", partitions, " partitions but the ledger has ", n)));
   }
   LedgerRelay* self = relay.get();
   relay->thread_ = std::thread([self] { self->Run(); });
@@ -130,16 +131,16 @@ bool LedgerRelay::Fill(uint32_t p, uint64_t head) {
             {"position", std::to_string(position)},
             {"seq", std::to_string(r.seq.value())},
             {"partition", std::to_string(p)},
-            {"hash", ledger::json::Hex(std::string_view(
-                          reinterpret_cast<const char*>(r.chain_hash.data()), r.chain_hash.size()))}};
+            {"hash",
+             ledger::json::Hex(std::string_view(reinterpret_cast<const char*>(r.chain_hash.data()),
+                                                r.chain_hash.size()))}};
         absl::Status s = producer_->Produce(topic_, static_cast<int32_t>(p), r.customer_id, value,
                                             headers, PackOpaque(p, position));
         if (!s.ok()) return false;  // queue full: poll and come back
         sent_[p] = position;
         ++in_flight_[p];
         queued = true;
-        return ++count < kChunk &&
-               in_flight_[p] < static_cast<int64_t>(kMaxInFlightPerPartition);
+        return ++count < kChunk && in_flight_[p] < static_cast<int64_t>(kMaxInFlightPerPartition);
       });
   if (!scan.ok()) spdlog::error("relay: reading partition {}: {}", p, scan.ToString());
   return queued;

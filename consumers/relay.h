@@ -22,9 +22,9 @@
 namespace rapport::consumers {
 
 struct RelayStats {
-  uint64_t sent = 0;       // messages delivered (resends included)
-  uint64_t resent = 0;     // records queued again after a failed delivery
-  uint64_t lag = 0;        // stored records not confirmed yet, over all partitions
+  uint64_t sent = 0;    // messages delivered (resends included)
+  uint64_t resent = 0;  // records queued again after a failed delivery
+  uint64_t lag = 0;     // stored records not confirmed yet, over all partitions
 };
 
 // Owns one thread and an idempotent producer. `ledger` must have the `kafka` column family and
@@ -57,10 +57,10 @@ class LedgerRelay {
   int drain_ms_ = 0;
 
   // Relay-thread state (delivery callbacks run on it too).
-  std::vector<uint64_t> sent_;       // last position queued
-  std::vector<uint64_t> saved_;      // last confirmed position written to RocksDB
-  std::vector<int64_t> in_flight_;   // queued, not reported
-  std::vector<bool> failed_;         // a delivery failed: rewind once in_flight_ is 0
+  std::vector<uint64_t> sent_;      // last position queued
+  std::vector<uint64_t> saved_;     // last confirmed position written to RocksDB
+  std::vector<int64_t> in_flight_;  // queued, not reported
+  std::vector<bool> failed_;        // a delivery failed: rewind once in_flight_ is 0
   uint64_t resent_ = 0;
 
   mutable absl::Mutex mu_;

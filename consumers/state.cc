@@ -109,7 +109,8 @@ absl::StatusOr<std::optional<uint64_t>> ConsumerState::Get(const std::string& ke
   std::string value;
   rocksdb::Status s = ledger_->db()->Get(rocksdb::ReadOptions(), cf_, key, &value);
   if (s.IsNotFound()) return std::optional<uint64_t>();
-  if (!s.ok()) return absl::UnavailableError(AbslView(StrCat("reading Kafka state: ", s.ToString())));
+  if (!s.ok())
+    return absl::UnavailableError(AbslView(StrCat("reading Kafka state: ", s.ToString())));
   auto v = DecodeU64(value);
   if (!v) return absl::DataLossError("a Kafka state value is not 8 bytes");
   return v;
@@ -117,13 +118,15 @@ absl::StatusOr<std::optional<uint64_t>> ConsumerState::Get(const std::string& ke
 
 absl::Status ConsumerState::Put(const std::string& key, const std::string& value) {
   rocksdb::Status s = ledger_->db()->Put(rocksdb::WriteOptions(), cf_, key, value);
-  if (!s.ok()) return absl::UnavailableError(AbslView(StrCat("writing Kafka state: ", s.ToString())));
+  if (!s.ok())
+    return absl::UnavailableError(AbslView(StrCat("writing Kafka state: ", s.ToString())));
   return absl::OkStatus();
 }
 
 absl::Status ConsumerState::Delete(const std::string& key) {
   rocksdb::Status s = ledger_->db()->Delete(rocksdb::WriteOptions(), cf_, key);
-  if (!s.ok()) return absl::UnavailableError(AbslView(StrCat("writing Kafka state: ", s.ToString())));
+  if (!s.ok())
+    return absl::UnavailableError(AbslView(StrCat("writing Kafka state: ", s.ToString())));
   return absl::OkStatus();
 }
 
@@ -179,7 +182,8 @@ absl::Status ConsumerState::BindToCluster(const std::string& cluster_id, bool* c
   rocksdb::WriteOptions wo;
   wo.sync = true;
   s = ledger_->db()->Write(wo, &batch);
-  if (!s.ok()) return absl::UnavailableError(AbslView(StrCat("writing Kafka state: ", s.ToString())));
+  if (!s.ok())
+    return absl::UnavailableError(AbslView(StrCat("writing Kafka state: ", s.ToString())));
   return absl::OkStatus();
 }
 

@@ -135,9 +135,9 @@ absl::StatusOr<Event> EventOfRecord(const StoredRecord& record) {
   options.tiers.clear();
   auto event = ParseEventJson(envelope.event_json, options);
   if (!event.ok()) {
-    return absl::DataLossError(AbslView(StrCat("the event of record ", record.position.value(),
-                                               " does not parse: ",
-                                               std::string(event.status().message()))));
+    return absl::DataLossError(
+        AbslView(StrCat("the event of record ", record.position.value(),
+                        " does not parse: ", std::string(event.status().message()))));
   }
   return event;
 }

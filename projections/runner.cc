@@ -535,9 +535,8 @@ class Runner::PartitionPass {
         cp->refold_to_seq = touch->seq;
         refolds_.emplace_back(vi, customer);
       }
-      if (cp->refold_to_seq > 0 &&
-          KeyLess(touch->event.occurred_at.micros, touch->seq, cp->refold_min_time,
-                  cp->refold_min_seq)) {
+      if (cp->refold_to_seq > 0 && KeyLess(touch->event.occurred_at.micros, touch->seq,
+                                           cp->refold_min_time, cp->refold_min_seq)) {
         cp->refold_min_time = touch->event.occurred_at.micros;
         cp->refold_min_seq = touch->seq;
       }
@@ -622,8 +621,8 @@ class Runner::PartitionPass {
         !snap.Decode(std::string_view(it->value().data(), it->value().size()))) {
       return nullptr;
     }
-    snap.time =
-        static_cast<int64_t>(ledger::GetFixed64BE(key.data() + prefix.size()) ^ (uint64_t{1} << 63));
+    snap.time = static_cast<int64_t>(ledger::GetFixed64BE(key.data() + prefix.size()) ^
+                                     (uint64_t{1} << 63));
     snap.seq = ledger::GetFixed64BE(key.data() + prefix.size() + 8);
     if (!KeyLess(snap.time, snap.seq, cp.refold_min_time, cp.refold_min_seq) ||
         snap.max_seq >= cp.refold_to_seq) {
@@ -634,9 +633,8 @@ class Runner::PartitionPass {
       std::sort(snap.pending_seqs.begin(), snap.pending_seqs.end());
       ASSIGN_OR_RETURN(touches, LoaderFor(*runner_->ledger_, customer)(snap.pending_seqs));
     }
-    ASSIGN_OR_RETURN(auto later, runner_->ledger_->ReadCustomer(
-                                     customer, ledger::Seq(snap.max_seq),
-                                     cp.refold_to_seq - snap.max_seq));
+    ASSIGN_OR_RETURN(auto later, runner_->ledger_->ReadCustomer(customer, ledger::Seq(snap.max_seq),
+                                                                cp.refold_to_seq - snap.max_seq));
     for (const auto& record : later) {
       ASSIGN_OR_RETURN(Touch t, TouchFromRecord(record));
       touches.push_back(std::make_shared<const Touch>(std::move(t)));
@@ -647,7 +645,8 @@ class Runner::PartitionPass {
     }
     std::sort(touches.begin(), touches.end(), TouchLess);
     auto out = std::make_unique<CustomerProjection>(v->kind);
-    if (!out->settled->Decode(snap.state)) return absl::DataLossError("corrupt projection snapshot");
+    if (!out->settled->Decode(snap.state))
+      return absl::DataLossError("corrupt projection snapshot");
     out->settled_time = snap.time;
     out->settled_seq = snap.seq;
     out->last_occurred = snap.time;
@@ -686,9 +685,9 @@ class Runner::PartitionPass {
       } else if (cp.reset_snapshots_after) {
         std::string end = SnapshotPrefix(v->kind, v->number, customer);
         end.back() = '\x01';
-        std::string after = SnapshotKey(v->kind, v->number, customer,
-                                        cp.reset_snapshots_after->first,
-                                        cp.reset_snapshots_after->second);
+        std::string after =
+            SnapshotKey(v->kind, v->number, customer, cp.reset_snapshots_after->first,
+                        cp.reset_snapshots_after->second);
         after.push_back('\0');  // the first key past the boundary
         batch.DeleteRange(runner_->states_cf_, after, end);
         cp.reset_snapshots_after.reset();

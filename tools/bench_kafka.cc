@@ -71,9 +71,10 @@ bool StartPipeline(const CommonFlags& flags, Pipeline* p) {
   if (s.ok()) {
     consumers::KafkaOptions ko = config->kafka;
     ko.bootstrap = p->broker->bootstrap();
-    auto producer = consumers::Producer::Create(ko, "rapport-bench", [p](const rd_kafka_message_t* m) {
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++p->failed;
-    });
+    auto producer =
+        consumers::Producer::Create(ko, "rapport-bench", [p](const rd_kafka_message_t* m) {
+          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++p->failed;
+        });
     if (producer.ok()) {
       p->producer = std::move(*producer);
     } else {
@@ -200,8 +201,8 @@ int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate,
   auto t0 = BenchClock::now();
   std::thread publisher([&] {
     for (size_t i = 0; i < events.size(); ++i) {
-      auto due = t0 + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) /
-                                                                    rate));
+      auto due =
+          t0 + std::chrono::nanoseconds(static_cast<int64_t>(1e9 * static_cast<double>(i) / rate));
       if (BenchClock::now() < due) {
         p.producer->Poll(0);
         std::this_thread::sleep_until(due);

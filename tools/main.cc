@@ -26,8 +26,9 @@ int main(int argc, char** argv) {
   serve->add_option("--kafka", serve_flags.kafka,
                     "embedded (a broker in this process), none, or host:port,... "
                     "(default: the config's kafka.bootstrap, else embedded)");
-  serve->add_option("--status-interval", serve_flags.status_interval_s,
-                    "seconds between status log lines")
+  serve
+      ->add_option("--status-interval", serve_flags.status_interval_s,
+                   "seconds between status log lines")
       ->capture_default_str();
   serve->callback([&] { code = RunServe(common, serve_flags); });
 

@@ -41,9 +41,8 @@ struct Published {
 // Publishes the workload, pausing while the inbox is more than `max_lag` messages behind: the
 // embedded broker keeps only 5 MB per partition, so a producer far ahead of the consumer would
 // have its oldest messages deleted before they are read (a real topic's retention).
-Published PublishWorkload(const std::string& bootstrap, const Service& service,
-                          uint64_t customers, uint64_t events, uint64_t seed,
-                          int64_t max_lag = 20000) {
+Published PublishWorkload(const std::string& bootstrap, const Service& service, uint64_t customers,
+                          uint64_t events, uint64_t seed, int64_t max_lag = 20000) {
   Published out;
   TestProducer producer(bootstrap);
   tools::GenerateWorkload({customers, events, seed}, [&](std::string_view line) {
@@ -75,11 +74,11 @@ std::string Describe(const Service& service, uint64_t records) {
   uint64_t stored = 0;
   for (const auto& h : service.ledger()->Heads()) stored += h.position.value();
   auto st = service.status();
-  return "records " + std::to_string(stored) + " of " + std::to_string(records) + "; inbox stored " +
-         std::to_string(st.inbox.stored) + " dup " + std::to_string(st.inbox.duplicates) +
-         " rejected " + std::to_string(st.inbox.rejected) + " lag " + std::to_string(st.inbox.lag) +
-         "; relay lag " + std::to_string(st.relay.lag) + "; projections behind " +
-         std::to_string(st.projections_behind) + "; changelog lag " +
+  return "records " + std::to_string(stored) + " of " + std::to_string(records) +
+         "; inbox stored " + std::to_string(st.inbox.stored) + " dup " +
+         std::to_string(st.inbox.duplicates) + " rejected " + std::to_string(st.inbox.rejected) +
+         " lag " + std::to_string(st.inbox.lag) + "; relay lag " + std::to_string(st.relay.lag) +
+         "; projections behind " + std::to_string(st.projections_behind) + "; changelog lag " +
          std::to_string(st.changelog.lag);
 }
 
@@ -164,7 +163,8 @@ TEST(PipelineTest, EveryPublishedEventIsStoredOnceRelayedAndProjected) {
         if (json != *service->runner()->Stored(kind, customer)) return false;
       }
       return true;
-    })) << topic << ": " << latest.size() << " customers of " << report->customers;
+    })) << topic
+        << ": " << latest.size() << " customers of " << report->customers;
     EXPECT_TRUE(collector.Errors().empty()) << collector.Errors()[0];
     EXPECT_EQ(latest.size(), report->customers) << topic;
   }

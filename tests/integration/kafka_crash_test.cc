@@ -63,8 +63,8 @@ TEST(KafkaCrashTest, KillNineServeWhilePublishingLosesNothingAndStoresNothingTwi
 
   // The workload, with each message keyed as a producer would: customer id, else identity value.
   constexpr int kEvents = 120000;
-  auto gen = RunRapport(dir, "gen --customers 8000 --events " + std::to_string(kEvents) +
-                                 " --seed 23");
+  auto gen =
+      RunRapport(dir, "gen --customers 8000 --events " + std::to_string(kEvents) + " --seed 23");
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   std::vector<std::pair<std::string, std::string>> messages;
   std::set<std::string> event_ids;
@@ -139,8 +139,8 @@ TEST(KafkaCrashTest, KillNineServeWhilePublishingLosesNothingAndStoresNothingTwi
   EXPECT_GE(kills, 5) << "the workload was published before 5 kills";
 
   const uint64_t records = event_ids.size();
-  ASSERT_TRUE(WaitFor([&] { return StoredRecords(dir, data) >= records; },
-                      std::chrono::seconds(120)))
+  ASSERT_TRUE(
+      WaitFor([&] { return StoredRecords(dir, data) >= records; }, std::chrono::seconds(120)))
       << StoredRecords(dir, data) << " of " << records << "\n"
       << ReadFile(dir.Sub("serve.err")).substr(0, 4000);
   // Every record relayed (followed by the collector) before serve stops cleanly.

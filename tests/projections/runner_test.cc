@@ -230,8 +230,8 @@ TEST_F(RunnerTest, EventsLaterThanTheWindowFoldFromASnapshotAndEqualFolds) {
   for (const auto& c : big) {
     for (ProjectionKind kind : kAllProjections) {
       ASSERT_OK_AND_ASSIGN(std::string stored, runner_->Stored(kind, c));
-      ASSERT_OK_AND_ASSIGN(std::string folded, FoldFromLedger(*ledger_, c, kind, LatestOccurred(c),
-                                                              runner_->rules()));
+      ASSERT_OK_AND_ASSIGN(std::string folded,
+                           FoldFromLedger(*ledger_, c, kind, LatestOccurred(c), runner_->rules()));
       ASSERT_EQ(stored, folded) << c << " " << ProjectionName(kind);
     }
     auto records = ledger_->ReadCustomer(c, ledger::Seq(0), SIZE_MAX);

@@ -5,9 +5,9 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
-#include <atomic>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,10 +57,12 @@ class TestProducer {
     // The embedded broker keeps at most 5 MB per partition (librdkafka's mock log limit);
     // compressed batches hold several times more events.
     rd_kafka_conf_set(conf, "compression.type", "lz4", err, sizeof(err));
-    for (const auto& [k, v] : props) rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
-    rd_kafka_conf_set_dr_msg_cb(conf, +[](rd_kafka_t*, const rd_kafka_message_t* m, void* op) {
-      if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<int64_t*>(op);
-    });
+    for (const auto& [k, v] : props)
+      rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err));
+    rd_kafka_conf_set_dr_msg_cb(
+        conf, +[](rd_kafka_t*, const rd_kafka_message_t* m, void* op) {
+          if (m->err != RD_KAFKA_RESP_ERR_NO_ERROR) ++*static_cast<int64_t*>(op);
+        });
     rd_kafka_conf_set_opaque(conf, &failed_);
     rk_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
   }
@@ -77,12 +79,12 @@ class TestProducer {
     size_t value_size = value.size();
     while (true) {
       rd_kafka_headers_t* h = rd_kafka_headers_new(headers.size());
-      for (const auto& [n, v] : headers) rd_kafka_header_add(h, n.data(), n.size(), v.data(), v.size());
+      for (const auto& [n, v] : headers)
+        rd_kafka_header_add(h, n.data(), n.size(), v.data(), v.size());
       rd_kafka_resp_err_t e = rd_kafka_producev(
           rk_, RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
           RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
-          RD_KAFKA_V_HEADERS(h),
-          RD_KAFKA_V_END);
+          RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END);
       if (e == RD_KAFKA_RESP_ERR_NO_ERROR) return;
       rd_kafka_headers_destroy(h);
       ASSERT_EQ(e, RD_KAFKA_RESP_ERR__QUEUE_FULL) << rd_kafka_err2str(e);
