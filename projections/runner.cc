@@ -192,7 +192,8 @@ struct CustomerProjection {
     max_seq = std::max(max_seq, touch->seq);
     rendered.clear();
     pending.insert(at, std::move(touch));
-    if (maintain_full && !full_valid) MakeFull(rules);
+    // A late event (within the window) leaves `full` to be made again once, when the state is
+    // next written, not per event: a busy customer can have many in one batch.
     const int64_t horizon = last_occurred - kReorderWindowMicros;
     while (!pending.empty() && pending.front()->event.occurred_at.micros < horizon) {
       settled->Apply(*pending.front(), rules);
