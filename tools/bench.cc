@@ -296,7 +296,8 @@ int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
       auto kind = projections::kAllProjections[i % 3];
       auto t0 = BenchClock::now();
       auto json = runner->Stored(kind, customers[rng() % customers.size()]);
-      lookup_us.push_back(std::chrono::duration<double, std::micro>(BenchClock::now() - t0).count());
+      lookup_us.push_back(
+          std::chrono::duration<double, std::micro>(BenchClock::now() - t0).count());
       if (!json.ok()) return kExitRuntime;
     }
     std::sort(lookup_us.begin(), lookup_us.end());
