@@ -102,67 +102,6 @@ class TestProducer {
   int64_t failed_ = 0;
 };
 
-// Reads every message of `topic` (all partitions, from the beginning up to the high watermarks
-// at the time of the call) with a plain assign()ed consumer.
-inline std::vector<ReadMessage> ReadTopic(const std::string& bootstrap, const std::string& topic,
-                                          int partitions) {
-  std::vector<ReadMessage> out;
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
-  rd_kafka_conf_set(conf, "group.id", "rapport-test-reader", err, sizeof(err));
-  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-  rd_kafka_poll_set_consumer(rk);
-  std::vector<int64_t> high(partitions, 0);
-  int64_t total = 0;
-  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-  for (int p = 0; p < partitions; ++p) {
-    int64_t lo = 0;
-    EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &high[p], 10000),
-              RD_KAFKA_RESP_ERR_NO_ERROR);
-    total += high[p] - lo;
-    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-  }
-  rd_kafka_assign(rk, list);
-  rd_kafka_topic_partition_list_destroy(list);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  std::vector<int64_t> next(partitions, 0);
-  auto done = [&] {
-    for (int p = 0; p < partitions; ++p) {
-      if (next[p] < high[p]) return false;
-    }
-    return true;
-  };
-  while (!done() && std::chrono::steady_clock::now() < deadline) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
-    if (m == nullptr) continue;
-    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset < high[m->partition]) {
-      ReadMessage r;
-      r.partition = m->partition;
-      r.offset = m->offset;
-      if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload) r.value.assign(static_cast<const char*>(m->payload), m->len);
-      rd_kafka_headers_t* hdrs = nullptr;
-      if (rd_kafka_message_headers(m, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-        const char* name;
-        const void* v;
-        size_t size;
-        for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &name, &v, &size) == 0; ++i) {
-          r.headers[name] = v ? std::string(static_cast<const char*>(v), size) : "";
-        }
-      }
-      next[m->partition] = m->offset + 1;
-      out.push_back(std::move(r));
-    }
-    rd_kafka_message_destroy(m);
-  }
-  EXPECT_TRUE(done()) << "timed out reading " << topic << ": " << out.size() << " of " << total;
-  rd_kafka_consumer_close(rk);
-  rd_kafka_destroy(rk);
-  return out;
-}
-
 inline ReadMessage ToReadMessage(const rd_kafka_message_t* m) {
   ReadMessage r;
   r.partition = m->partition;
@@ -181,28 +120,73 @@ inline ReadMessage ToReadMessage(const rd_kafka_message_t* m) {
   return r;
 }
 
+// A plain consumer assigned every partition of `topic` from the beginning (no group
+// membership: nothing commits or rebalances).
+inline rd_kafka_t* NewTopicReader(const std::string& bootstrap, const std::string& topic,
+                                  int partitions) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
+  rd_kafka_conf_set(conf, "group.id", "rapport-test-reader", err, sizeof(err));
+  // Quiet when the broker goes away at the end of a test.
+  rd_kafka_conf_set(conf, "log_level", "2", err, sizeof(err));
+  rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
+  rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", err, sizeof(err));
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
+  rd_kafka_poll_set_consumer(rk);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p) {
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  }
+  rd_kafka_assign(rk, list);
+  rd_kafka_topic_partition_list_destroy(list);
+  return rk;
+}
+
+// Reads every message of `topic` (all partitions, from the beginning up to the high watermarks
+// at the time of the call) with a plain assign()ed consumer.
+inline std::vector<ReadMessage> ReadTopic(const std::string& bootstrap, const std::string& topic,
+                                          int partitions) {
+  std::vector<ReadMessage> out;
+  rd_kafka_t* rk = NewTopicReader(bootstrap, topic, partitions);
+  std::vector<int64_t> high(partitions, 0);
+  int64_t total = 0;
+  for (int p = 0; p < partitions; ++p) {
+    int64_t lo = 0;
+    EXPECT_EQ(rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &lo, &high[p], 10000),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+    total += high[p] - lo;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  std::vector<int64_t> next(partitions, 0);
+  auto done = [&] {
+    for (int p = 0; p < partitions; ++p) {
+      if (next[p] < high[p]) return false;
+    }
+    return true;
+  };
+  while (!done() && std::chrono::steady_clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 200);
+    if (m == nullptr) continue;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR && m->offset < high[m->partition]) {
+      next[m->partition] = m->offset + 1;
+      out.push_back(ToReadMessage(m));
+    }
+    rd_kafka_message_destroy(m);
+  }
+  EXPECT_TRUE(done()) << "timed out reading " << topic << ": " << out.size() << " of " << total;
+  rd_kafka_consumer_close(rk);
+  rd_kafka_destroy(rk);
+  return out;
+}
+
 // Reads `topic` from the beginning on a thread of its own for as long as it lives, the way an
 // analytics job follows a topic. Needed when more is published than the embedded broker keeps
 // (5 MB per partition): the reader must follow while the data flows.
 class TopicCollector {
  public:
-  TopicCollector(const std::string& bootstrap, const std::string& topic, int partitions) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char err[512];
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof(err));
-    rd_kafka_conf_set(conf, "group.id", "rapport-test-collector", err, sizeof(err));
-    // Quiet when the broker goes away at the end of a test.
-    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof(err));
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", err, sizeof(err));
-    rd_kafka_conf_set(conf, "fetch.wait.max.ms", "20", err, sizeof(err));
-    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
-    rd_kafka_poll_set_consumer(rk_);
-    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
-    for (int p = 0; p < partitions; ++p) {
-      rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
-    }
-    rd_kafka_assign(rk_, list);
-    rd_kafka_topic_partition_list_destroy(list);
+  TopicCollector(const std::string& bootstrap, const std::string& topic, int partitions)
+      : rk_(NewTopicReader(bootstrap, topic, partitions)) {
     thread_ = std::thread([this] {
       while (!stop_) {
         rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
