@@ -116,65 +116,6 @@ bool IsCurrency(std::string_view c) {
   return std::binary_search(std::begin(kCurrencies), std::end(kCurrencies), c);
 }
 
-std::string* StringMember(EventData* d, DataField f) {
-  switch (f) {
-    case F::kAction:
-      return &d->action;
-    case F::kCaseId:
-      return &d->case_id;
-    case F::kCategory:
-      return &d->category;
-    case F::kConsentChannel:
-      return &d->channel;
-    case F::kComment:
-      return &d->comment;
-    case F::kCommitmentId:
-      return &d->commitment_id;
-    case F::kConsentStatus:
-    case F::kOrderStatus:
-      return &d->status;
-    case F::kCurrency:
-      return &d->currency;
-    case F::kDirection:
-      return &d->direction;
-    case F::kKey:
-      return &d->key;
-    case F::kLocation:
-      return &d->location;
-    case F::kOrderId:
-      return &d->order_id;
-    case F::kOutcome:
-      return &d->outcome;
-    case F::kPurpose:
-      return &d->purpose;
-    case F::kReason:
-      return &d->reason;
-    case F::kResolution:
-      return &d->resolution;
-    case F::kReward:
-      return &d->reward;
-    case F::kSeverity:
-      return &d->severity;
-    case F::kSummary:
-      return &d->summary;
-    case F::kSurvey:
-      return &d->survey;
-    case F::kTag:
-      return &d->tag;
-    case F::kTier:
-      return &d->tier;
-    case F::kTopic:
-      return &d->topic;
-    case F::kValue:
-      return &d->value;
-    default:
-      return nullptr;
-  }
-}
-const std::string* StringMember(const EventData& d, DataField f) {
-  return StringMember(const_cast<EventData*>(&d), f);
-}
-
 int64_t* IntMember(EventData* d, DataField f) {
   switch (f) {
     case F::kAmountMinor:

@@ -148,6 +148,10 @@ struct EventData {
   Identity identity;
 };
 
+// The string member of `d` that holds data field `f`, or null when `f` is not a string field.
+std::string* StringMember(EventData* d, DataField f);
+const std::string* StringMember(const EventData& d, DataField f);
+
 // A validated event (CONTRACT §1). Strings are valid UTF-8 within their limits.
 struct Event {
   std::string event_id;

@@ -32,6 +32,24 @@ size_t Utf8SequenceLength(const unsigned char* p, const unsigned char* end) {
   return 0;
 }
 
+// Decodes one UTF-8 code point (input known valid) and advances *i.
+uint32_t DecodeUtf8(std::string_view s, size_t* i) {
+  auto c = static_cast<unsigned char>(s[*i]);
+  if (c < 0x80) {
+    ++*i;
+    return c;
+  }
+  int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
+  uint32_t cp = c & (0x7F >> n);
+  for (int k = 1; k < n && *i + k < s.size(); ++k) {
+    cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
+  }
+  *i += n;
+  return cp;
+}
+
+}  // namespace
+
 void AppendUtf8(std::string* out, uint32_t cp) {
   if (cp < 0x80) {
     out->push_back(static_cast<char>(cp));
@@ -57,23 +75,26 @@ int HexValue(char c) {
   return -1;
 }
 
-// Decodes one UTF-8 code point (input known valid) and advances *i.
-uint32_t DecodeUtf8(std::string_view s, size_t* i) {
-  auto c = static_cast<unsigned char>(s[*i]);
-  if (c < 0x80) {
-    ++*i;
-    return c;
+char SimpleEscape(char e) {
+  switch (e) {
+    case '"':
+    case '\\':
+    case '/':
+      return e;
+    case 'b':
+      return '\b';
+    case 'f':
+      return '\f';
+    case 'n':
+      return '\n';
+    case 'r':
+      return '\r';
+    case 't':
+      return '\t';
+    default:
+      return 0;
   }
-  int n = c >= 0xF0 ? 4 : c >= 0xE0 ? 3 : 2;
-  uint32_t cp = c & (0x7F >> n);
-  for (int k = 1; k < n && *i + k < s.size(); ++k) {
-    cp = (cp << 6) | (static_cast<unsigned char>(s[*i + k]) & 0x3F);
-  }
-  *i += n;
-  return cp;
 }
-
-}  // namespace
 
 void AppendString(std::string* out, std::string_view s) {
   out->push_back('"');
@@ -367,59 +388,34 @@ bool Reader::ReadString(std::string* out) {
     ++p_;
     if (p_ >= end_) return Fail("unterminated string");
     char e = *p_++;
-    switch (e) {
-      case '"':
-        out->push_back('"');
-        break;
-      case '\\':
-        out->push_back('\\');
-        break;
-      case '/':
-        out->push_back('/');
-        break;
-      case 'b':
-        out->push_back('\b');
-        break;
-      case 'f':
-        out->push_back('\f');
-        break;
-      case 'n':
-        out->push_back('\n');
-        break;
-      case 'r':
-        out->push_back('\r');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'u': {
-        auto read4 = [&](uint32_t* v) {
-          if (end_ - p_ < 4) return false;
-          *v = 0;
-          for (int i = 0; i < 4; ++i) {
-            int h = HexValue(p_[i]);
-            if (h < 0) return false;
-            *v = (*v << 4) | static_cast<uint32_t>(h);
-          }
-          p_ += 4;
-          return true;
-        };
-        uint32_t cp;
-        if (!read4(&cp)) return Fail("invalid \\u escape");
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          uint32_t lo;
-          if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return Fail("lone surrogate");
-          p_ += 2;
-          if (!read4(&lo) || lo < 0xDC00 || lo > 0xDFFF) return Fail("lone surrogate");
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          return Fail("lone surrogate");
+    if (char plain = SimpleEscape(e)) {
+      out->push_back(plain);
+    } else if (e == 'u') {
+      auto read4 = [&](uint32_t* v) {
+        if (end_ - p_ < 4) return false;
+        *v = 0;
+        for (int i = 0; i < 4; ++i) {
+          int h = HexValue(p_[i]);
+          if (h < 0) return false;
+          *v = (*v << 4) | static_cast<uint32_t>(h);
         }
-        AppendUtf8(out, cp);
-        break;
+        p_ += 4;
+        return true;
+      };
+      uint32_t cp;
+      if (!read4(&cp)) return Fail("invalid \\u escape");
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        uint32_t lo;
+        if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') return Fail("lone surrogate");
+        p_ += 2;
+        if (!read4(&lo) || lo < 0xDC00 || lo > 0xDFFF) return Fail("lone surrogate");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        return Fail("lone surrogate");
       }
-      default:
-        return Fail("invalid escape in string");
+      AppendUtf8(out, cp);
+    } else {
+      return Fail("invalid escape in string");
     }
     run = p_;
   }

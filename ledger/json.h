@@ -20,6 +20,12 @@ void AppendDouble(std::string* out, double v);
 void AppendRounded4(std::string* out, double v);
 // Lowercase hex of `bytes`.
 void AppendHex(std::string* out, std::string_view bytes);
+// Appends code point `cp` (at most U+10FFFF, not a surrogate) as UTF-8.
+void AppendUtf8(std::string* out, uint32_t cp);
+// The value of hex digit `c`, or -1.
+int HexValue(char c);
+// The character a one-letter JSON escape (`\n`, `\"`, ...) stands for, or 0 for any other.
+char SimpleEscape(char e);
 std::string Hex(std::string_view bytes);
 
 // Compares two UTF-8 strings by their UTF-16 code units, the JCS order of object keys.

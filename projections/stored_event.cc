@@ -69,50 +69,21 @@ class Cursor {
       if (c != '\\') continue;
       out->append(run, q);
       if (++q == end_) return false;
-      switch (*q) {
-        case '"':
-          out->push_back('"');
-          break;
-        case '\\':
-          out->push_back('\\');
-          break;
-        case '/':
-          out->push_back('/');
-          break;
-        case 'b':
-          out->push_back('\b');
-          break;
-        case 'f':
-          out->push_back('\f');
-          break;
-        case 'n':
-          out->push_back('\n');
-          break;
-        case 'r':
-          out->push_back('\r');
-          break;
-        case 't':
-          out->push_back('\t');
-          break;
-        case 'u': {
-          if (end_ - q < 5) return false;
-          uint32_t cp = 0;
-          for (int i = 1; i <= 4; ++i) {
-            char h = q[i];
-            int v = h >= '0' && h <= '9'   ? h - '0'
-                    : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                    : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                           : -1;
-            if (v < 0) return false;
-            cp = (cp << 4) | static_cast<uint32_t>(v);
-          }
-          if (cp >= 0xD800 && cp <= 0xDFFF) return false;
-          AppendUtf8(out, cp);
-          q += 4;
-          break;
+      if (char plain = ledger::json::SimpleEscape(*q)) {
+        out->push_back(plain);
+      } else if (*q == 'u') {
+        if (end_ - q < 5) return false;
+        uint32_t cp = 0;
+        for (int i = 1; i <= 4; ++i) {
+          int v = ledger::json::HexValue(q[i]);
+          if (v < 0) return false;
+          cp = (cp << 4) | static_cast<uint32_t>(v);
         }
-        default:
-          return false;
+        if (cp >= 0xD800 && cp <= 0xDFFF) return false;
+        ledger::json::AppendUtf8(out, cp);
+        q += 4;
+      } else {
+        return false;
       }
       run = q + 1;
     }
@@ -210,79 +181,9 @@ class Cursor {
   }
 
  private:
-  static void AppendUtf8(std::string* out, uint32_t cp) {
-    if (cp < 0x80) {
-      out->push_back(static_cast<char>(cp));
-    } else if (cp < 0x800) {
-      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    } else {
-      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-    }
-  }
-
   const char* p_;
   const char* end_;
 };
-
-// Where the value of each data field goes; mirrors the ledger codec's field table.
-std::string* StringMember(ledger::EventData* d, DataField f) {
-  switch (f) {
-    case F::kAction:
-      return &d->action;
-    case F::kCaseId:
-      return &d->case_id;
-    case F::kCategory:
-      return &d->category;
-    case F::kConsentChannel:
-      return &d->channel;
-    case F::kComment:
-      return &d->comment;
-    case F::kCommitmentId:
-      return &d->commitment_id;
-    case F::kConsentStatus:
-    case F::kOrderStatus:
-      return &d->status;
-    case F::kCurrency:
-      return &d->currency;
-    case F::kDirection:
-      return &d->direction;
-    case F::kKey:
-      return &d->key;
-    case F::kLocation:
-      return &d->location;
-    case F::kOrderId:
-      return &d->order_id;
-    case F::kOutcome:
-      return &d->outcome;
-    case F::kPurpose:
-      return &d->purpose;
-    case F::kReason:
-      return &d->reason;
-    case F::kResolution:
-      return &d->resolution;
-    case F::kReward:
-      return &d->reward;
-    case F::kSeverity:
-      return &d->severity;
-    case F::kSummary:
-      return &d->summary;
-    case F::kSurvey:
-      return &d->survey;
-    case F::kTag:
-      return &d->tag;
-    case F::kTier:
-      return &d->tier;
-    case F::kTopic:
-      return &d->topic;
-    case F::kValue:
-      return &d->value;
-    default:
-      return nullptr;
-  }
-}
 
 bool ParseIdentity(Cursor& c, ledger::Identity* out) {
   bool has_kind = false, has_value = false;
@@ -338,7 +239,7 @@ bool ParseItems(Cursor& c, std::vector<ledger::Item>* items) {
 }
 
 bool ParseDataField(Cursor& c, DataField f, ledger::EventData* d) {
-  if (std::string* s = StringMember(d, f)) return c.String(s);
+  if (std::string* s = ledger::StringMember(d, f)) return c.String(s);
   switch (f) {
     case F::kAmountMinor:
       return c.Int(&d->amount_minor);
