@@ -84,6 +84,7 @@ struct Inbox::Batch {
   std::vector<std::pair<int32_t, int64_t>> next_offsets;  // partition → next offset
   uint64_t consumed = 0;
   uint64_t decode_rejects = 0;
+  std::vector<std::string> reject_codes;  // one per rejected message
   std::unique_ptr<ledger::Ledger::Pending> pending;
 };
 
@@ -221,6 +222,7 @@ std::unique_ptr<Inbox::Batch> Inbox::Decode(std::vector<Message> messages) {
       events.push_back(std::move(*prepared));
     } else {
       ++batch->decode_rejects;
+      batch->reject_codes.push_back(ledger::ErrorCode(prepared.status()));
       hooks.always.Put(state_.cf(), RejectKey(next_reject_id_++),
                        EncodeRejected(MakeReject(m.get(), prepared.status())));
     }
@@ -249,6 +251,7 @@ bool Inbox::Finish(Batch* batch) {
       (r->duplicate ? duplicates : stored)++;
     } else if (IsInputError(r.status())) {
       ++rejected;
+      batch->reject_codes.push_back(ledger::ErrorCode(r.status()));
     } else if (storage.ok()) {
       storage = r.status();
     }
@@ -272,6 +275,7 @@ bool Inbox::Finish(Batch* batch) {
   stats_.stored += stored;
   stats_.duplicates += duplicates;
   stats_.rejected += rejected;
+  for (const auto& code : batch->reject_codes) ++stats_.rejected_by_code[code];
   stats_.lost_to_retention = lost_;
   for (const auto& [p, offset] : batch->next_offsets) {
     if (stored_offset_[p] >= 0) stored_offset_[p] = std::max(stored_offset_[p], offset);

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <thread>
@@ -36,6 +37,8 @@ struct InboxStats {
   uint64_t stored = 0;
   uint64_t duplicates = 0;
   uint64_t rejected = 0;
+  // `rejected` by error code (invalid_json, invalid_field, too_large, ...; ledger/errors.h).
+  std::map<std::string, uint64_t> rejected_by_code;
   // Messages the broker deleted (retention) before they could be read.
   uint64_t lost_to_retention = 0;
   // Messages on the assigned partitions not yet stored (high watermark − stored offset).

@@ -12,45 +12,45 @@ constexpr char kCodeUrl[] = "rapport/code";
 constexpr char kFieldUrl[] = "rapport/field";
 constexpr char kVersionUrl[] = "rapport/current_version";
 
-absl::Status Make(absl::StatusCode code, std::string_view error_code, std::string_view message,
-                  std::string_view field) {
+}  // namespace
+
+absl::Status MakeError(absl::StatusCode code, std::string_view error_code, std::string_view message,
+                       std::string_view field) {
   absl::Status s(code, AbslView(message));
   s.SetPayload(kCodeUrl, absl::Cord(AbslView(error_code)));
   if (!field.empty()) s.SetPayload(kFieldUrl, absl::Cord(AbslView(field)));
   return s;
 }
 
-}  // namespace
-
 absl::Status InvalidField(std::string_view field, std::string_view message) {
-  return Make(absl::StatusCode::kInvalidArgument, kCodeInvalidField,
-              field.empty() ? std::string(message) : StrCat(field, ": ", message), field);
+  return MakeError(absl::StatusCode::kInvalidArgument, kCodeInvalidField,
+                   field.empty() ? std::string(message) : StrCat(field, ": ", message), field);
 }
 
 absl::Status InvalidJson(std::string_view field, std::string_view message) {
-  return Make(absl::StatusCode::kInvalidArgument, kCodeInvalidJson,
-              field.empty() ? StrCat("invalid JSON: ", message)
-                            : StrCat(field, ": invalid JSON: ", message),
-              field);
+  return MakeError(absl::StatusCode::kInvalidArgument, kCodeInvalidJson,
+                   field.empty() ? StrCat("invalid JSON: ", message)
+                                 : StrCat(field, ": invalid JSON: ", message),
+                   field);
 }
 
 absl::Status TooLarge(std::string_view message) {
-  return Make(absl::StatusCode::kInvalidArgument, kCodeTooLarge, message, "");
+  return MakeError(absl::StatusCode::kInvalidArgument, kCodeTooLarge, message, "");
 }
 
 absl::Status VersionConflict(std::string_view customer_id, int64_t expected, int64_t current) {
-  absl::Status s = Make(absl::StatusCode::kFailedPrecondition, kCodeVersionConflict,
-                        StrCat("expected_version ", expected, " but customer ", customer_id,
-                               " has ", current, " events"),
-                        "expected_version");
+  absl::Status s = MakeError(absl::StatusCode::kFailedPrecondition, kCodeVersionConflict,
+                             StrCat("expected_version ", expected, " but customer ", customer_id,
+                                    " has ", current, " events"),
+                             "expected_version");
   s.SetPayload(kVersionUrl, absl::Cord(StrCat(current)));
   return s;
 }
 
 absl::Status DuplicateMismatch(std::string_view event_id) {
-  return Make(absl::StatusCode::kAlreadyExists, kCodeDuplicateMismatch,
-              StrCat("event_id ", event_id, " was stored before with different content"),
-              "event_id");
+  return MakeError(absl::StatusCode::kAlreadyExists, kCodeDuplicateMismatch,
+                   StrCat("event_id ", event_id, " was stored before with different content"),
+                   "event_id");
 }
 
 std::string ErrorCode(const absl::Status& status) {

@@ -23,6 +23,10 @@ inline constexpr std::string_view kCodeNotFound = "not_found";
 inline constexpr std::string_view kCodeUnavailable = "unavailable";
 inline constexpr std::string_view kCodeInternal = "internal";
 
+// A status with canonical `code` carrying the contract's `error_code` and, when not empty, the
+// field it is about.
+absl::Status MakeError(absl::StatusCode code, std::string_view error_code, std::string_view message,
+                       std::string_view field = "");
 // InvalidArgument naming `field` (a path such as `data.items[0].quantity`).
 absl::Status InvalidField(std::string_view field, std::string_view message);
 // InvalidArgument for input that is not JSON at all; `field` may be empty.

@@ -109,6 +109,7 @@ struct Ledger::Request {
   std::vector<AppendResult> results;
   std::vector<absl::StatusOr<AppendResult>> each;
   AppendHooks hooks;
+  std::chrono::steady_clock::time_point submitted = std::chrono::steady_clock::now();
   absl::Notification done;
 };
 
@@ -549,7 +550,12 @@ void Ledger::Impl::WriterLoop() {
         stats.failed_units += g->failed_units;
       }
     }
+    owner->group_events_.Observe(
+        static_cast<double>(g->appended + g->duplicates + g->failed_units));
+    auto finished = std::chrono::steady_clock::now();
     for (Request* r : g->requests) {
+      owner->append_latency_.Observe(
+          std::chrono::duration<double>(finished - r->submitted).count());
       if (!status.ok()) {
         r->status = status;
         for (auto& e : r->each) e = status;

@@ -19,6 +19,7 @@
 #include "ledger/codec.h"
 #include "ledger/event.h"
 #include "ledger/hashing.h"
+#include "ledger/histogram.h"
 #include "ledger/record.h"
 #include "ledger/types.h"
 
@@ -153,6 +154,11 @@ struct LedgerStats {
   uint64_t write_cpu_micros = 0;
 };
 
+// `{"partitions": [{"partition", "position", "hash"}]}` (GET /v1/ledger/digest).
+std::string DigestJson(const std::vector<PartitionHead>& heads);
+// `{"events": [...]}`, each as HistoryEventJson (GET /v1/customers/{id}/events).
+std::string HistoryJson(const std::vector<StoredRecord>& records);
+
 // Thread-safe. Appends from any number of threads are sequenced by one commit thread and made
 // durable by one writer thread: each group of concurrent requests becomes one synced RocksDB
 // WriteBatch, and Append returns only once its group is on disk. Readers run on the calling
@@ -247,6 +253,10 @@ class Ledger {
   bool read_only() const { return options_.read_only; }
   const std::string& dir() const { return dir_; }
   LedgerStats stats() const;
+  // Seconds from an append request's submission until it is durable (or failed).
+  const Histogram& append_latency() const { return append_latency_; }
+  // Events (stored, duplicate or failed) per group commit.
+  const Histogram& group_events() const { return group_events_; }
   // The ledger's default column family (ledger metadata; side writes with a null family).
   rocksdb::ColumnFamilyHandle* default_column_family() const { return handles_[0]; }
   // The underlying database, for metrics and tests that inspect storage.
@@ -275,6 +285,8 @@ class Ledger {
   rocksdb::ColumnFamilyHandle* event_ids_ = nullptr;
   rocksdb::ColumnFamilyHandle* identities_ = nullptr;
   rocksdb::ColumnFamilyHandle* heads_ = nullptr;
+  Histogram append_latency_{Histogram::LatencyBounds()};
+  Histogram group_events_{Histogram::SizeBounds()};
   std::unique_ptr<Impl> impl_;  // the append path; null when read-only
 };
 

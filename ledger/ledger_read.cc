@@ -5,6 +5,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "ledger/errors.h"
 #include "ledger/identity.h"
+#include "ledger/json.h"
 #include "ledger/ledger.h"
 #include "ledger/status_macros.h"
 #include "ledger/storage.h"
@@ -383,6 +384,29 @@ absl::StatusOr<VerifyReport> Ledger::Verify(std::optional<std::string> customer_
     }
   }
   return report;
+}
+
+std::string DigestJson(const std::vector<PartitionHead>& heads) {
+  std::string out = "{\"partitions\":[";
+  for (size_t i = 0; i < heads.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append(StrCat("{\"partition\":", heads[i].partition.value(),
+                      ",\"position\":", heads[i].position.value(), ",\"hash\":\""));
+    json::AppendHex(&out, AsBytes(heads[i].hash));
+    out.append("\"}");
+  }
+  out.append("]}");
+  return out;
+}
+
+std::string HistoryJson(const std::vector<StoredRecord>& records) {
+  std::string out = "{\"events\":[";
+  for (size_t i = 0; i < records.size(); ++i) {
+    if (i) out.push_back(',');
+    out.append(HistoryEventJson(records[i]));
+  }
+  out.append("]}");
+  return out;
 }
 
 }  // namespace rapport::ledger

@@ -11,6 +11,7 @@
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/memtablerep.h"
 #include "rocksdb/slice_transform.h"
+#include "rocksdb/statistics.h"
 #include "rocksdb/table.h"
 
 namespace rapport::ledger {
@@ -92,6 +93,9 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   db_options.max_total_wal_size = 512 << 20;
   db_options.keep_log_file_num = 5;
   db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  // Tickers only (block cache hits and misses for /metrics): per-core counters, no timers.
+  db_options.statistics = rocksdb::CreateDBStatistics();
+  db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
 
   // The partition count: an existing ledger's own (one records column family per partition),
   // else the configured one.

@@ -245,12 +245,8 @@ int RunHistory(const CommonFlags& flags, const std::string& customer, const std:
       return kExitFound;
     }
   }
-  std::string out = "{\"events\":[";
-  for (size_t i = 0; i < records->size(); ++i) {
-    if (i) out.push_back(',');
-    out.append(ledger::HistoryEventJson((*records)[i]));
-  }
-  out.append("]}\n");
+  std::string out = ledger::HistoryJson(*records);
+  out.push_back('\n');
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }
@@ -479,17 +475,8 @@ int RunDigest(const CommonFlags& flags) {
   int exit_code = kExitOk;
   auto ledger = OpenLedger(flags, /*read_only=*/true, &exit_code);
   if (!ledger) return exit_code;
-  std::string out = "{\"partitions\":[";
-  bool first = true;
-  for (const auto& head : ledger->Heads()) {
-    if (!first) out.push_back(',');
-    first = false;
-    out.append(StrCat("{\"partition\":", head.partition.value(),
-                      ",\"position\":", head.position.value(), ",\"hash\":\""));
-    ledger::json::AppendHex(&out, ledger::AsBytes(head.hash));
-    out.append("\"}");
-  }
-  out.append("]}\n");
+  std::string out = ledger::DigestJson(ledger->Heads());
+  out.push_back('\n');
   std::fwrite(out.data(), 1, out.size(), stdout);
   return kExitOk;
 }

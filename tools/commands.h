@@ -37,6 +37,10 @@ struct ServeFlags {
   // --kafka: embedded, none or host:port,...; empty: the config's kafka.bootstrap.
   std::string kafka;
   int status_interval_s = 10;
+  // --http: host:port or none; empty: the config's http.listen.
+  std::string http;
+  bool insecure = false;
+  std::string log_level;  // empty: the config's log.level
 };
 // `rapport serve`: the whole pipeline until SIGTERM/SIGINT, then drains and stops.
 int RunServe(const CommonFlags& flags, const ServeFlags& serve);

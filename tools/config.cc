@@ -2,7 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 #include "ledger/status_macros.h"
 #include "ledger/strings.h"
@@ -73,6 +75,12 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
   }
   for (const auto& [section, node] : root) {
     std::string s(section.str());
+    if (s == "data_dir") {
+      auto v = node.value<std::string>();
+      if (!v || v->empty()) return Bad(s, "must be a non-empty path");
+      config.data_dir = *v;
+      continue;
+    }
     const toml::table* t = node.as_table();
     if (t == nullptr) return Bad(s, "must be a table");
     for (const auto& [key, value] : *t) {
@@ -144,6 +152,49 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
           }
           out->emplace_back(name, text);
         }
+      } else if (k == "limits.max_batch_bytes") {
+        auto v = value.value<int64_t>();
+        if (!v || *v < 1024 || *v > (int64_t{1} << 30)) {
+          return Bad(k, "must be an integer from 1024 to 1073741824");
+        }
+        config.http.max_batch_bytes = static_cast<size_t>(*v);
+      } else if (k == "http.listen") {
+        auto v = value.value<std::string>();
+        if (!v || v->find(':') == std::string::npos) return Bad(k, "must be host:port");
+        config.http.listen = *v;
+      } else if (k == "http.threads") {
+        auto v = value.value<int64_t>();
+        if (!v || *v < 1 || *v > 1024) return Bad(k, "must be an integer from 1 to 1024");
+        config.http.threads = static_cast<int>(*v);
+      } else if (k == "http.read_timeout_ms" || k == "http.write_timeout_ms") {
+        auto v = value.value<int64_t>();
+        if (!v || *v < 100 || *v > 600000) return Bad(k, "must be milliseconds from 100 to 600000");
+        (k == "http.read_timeout_ms" ? config.http.read_timeout_ms : config.http.write_timeout_ms) =
+            static_cast<int>(*v);
+      } else if (k == "http.keep_alive_timeout_s") {
+        auto v = value.value<int64_t>();
+        if (!v || *v < 1 || *v > 3600) return Bad(k, "must be seconds from 1 to 3600");
+        config.http.keep_alive_timeout_s = static_cast<int>(*v);
+      } else if (k == "auth.tokens_file") {
+        auto v = value.value<std::string>();
+        if (!v) return Bad(k, "must be a path");
+        std::filesystem::path tokens(*v);
+        if (tokens.is_relative() && !v->empty()) {
+          tokens = std::filesystem::path(path).parent_path() / tokens;
+        }
+        config.http.tokens_file = tokens.string();
+      } else if (k == "health.max_projection_lag") {
+        auto v = value.value<int64_t>();
+        if (!v || *v < 0) return Bad(k, "must be an integer >= 0");
+        config.http.max_projection_lag = static_cast<uint64_t>(*v);
+      } else if (k == "log.level") {
+        auto v = value.value<std::string>();
+        static const char* kLevels[] = {"trace", "debug",    "info", "warn",
+                                        "error", "critical", "off"};
+        if (!v || std::find(std::begin(kLevels), std::end(kLevels), *v) == std::end(kLevels)) {
+          return Bad(k, "must be trace, debug, info, warn, error, critical or off");
+        }
+        config.log_level = *v;
       } else if (k == "loyalty.tiers") {
         RETURN_IF_ERROR(LoadTiers(k, value, &config.rules));
       } else {
@@ -155,6 +206,15 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
   config.codec.tiers.clear();
   for (const auto& tier : config.rules.tiers) config.codec.tiers.push_back(tier.name);
   return config;
+}
+
+std::string ResolveDataDir(const std::string& flag, const std::string& config_path) {
+  if (!flag.empty()) return flag;
+  if (!config_path.empty()) {
+    auto config = LoadConfig(config_path);
+    if (config.ok() && !config->data_dir.empty()) return config->data_dir;
+  }
+  return "./rapport-data";
 }
 
 }  // namespace rapport::tools

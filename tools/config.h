@@ -10,6 +10,7 @@
 #include "ledger/codec.h"
 #include "ledger/ledger.h"
 #include "projections/rules.h"
+#include "tools/http_server.h"
 
 namespace rapport::tools {
 
@@ -22,10 +23,21 @@ struct Config {
   consumers::KafkaOptions kafka;
   // kafka.changelog_interval_ms: how often projection changes are published (coalescing).
   int changelog_interval_ms = 1000;
+  // data_dir (top level); --data-dir wins over it. Empty: not set.
+  std::string data_dir;
+  // [http], limits.max_batch_bytes, auth.tokens_file, health.max_projection_lag (codec: from
+  // `codec` at start-up).
+  HttpOptions http;
+  // log.level: trace, debug, info, warn, error, critical or off.
+  std::string log_level = "info";
 };
 
 // Loads `path` (empty: the defaults). InvalidArgument naming the key on a bad key or value.
 absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+// The data dir of a command: `flag` when given, else the config file's data_dir (a config that
+// cannot be read is left for the command to report), else ./rapport-data.
+std::string ResolveDataDir(const std::string& flag, const std::string& config_path);
 
 }  // namespace rapport::tools
 

@@ -13,6 +13,7 @@
 #include "spdlog/spdlog.h"
 #include "tools/commands.h"
 #include "tools/config.h"
+#include "tools/http_server.h"
 
 namespace rapport::tools {
 namespace {
@@ -63,6 +64,17 @@ int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
     return kExitBadInput;
   }
   InitLogging();
+  std::string level = serve.log_level.empty() ? config->log_level : serve.log_level;
+  auto spd_level = spdlog::level::from_str(level);
+  if (spd_level == spdlog::level::off && level != "off") {
+    std::fprintf(stderr, "rapport: --log-level must be trace, debug, info, warn, error or off\n");
+    return kExitBadInput;
+  }
+  spdlog::set_level(spd_level);
+  HttpOptions http = config->http;
+  http.codec = config->codec;
+  if (!serve.http.empty()) http.listen = serve.http;
+  http.insecure = serve.insecure;
   sigset_t signals = BlockStopSignals();
   consumers::ServiceOptions options;
   options.data_dir = flags.data_dir;
@@ -78,8 +90,29 @@ int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
     std::fprintf(stderr, "rapport: serve: %s\n", std::string(s.message()).c_str());
     return ExitFor(s);
   }
+  std::unique_ptr<HttpServer> http_server;
+  if (http.listen != "none") {
+    s = HttpServer::Start(http, service.get(), &http_server);
+    if (!s.ok()) {
+      std::fprintf(stderr, "rapport: serve: http: %s\n", std::string(s.message()).c_str());
+      service->Stop();
+      return ExitFor(s);
+    }
+    // For scripts and tests that ask for port 0.
+    if (absl::Status w = consumers::WriteBootstrapFile(StrCat(flags.data_dir, "/http.address"),
+                                                       http_server->address());
+        !w.ok()) {
+      spdlog::warn("serve: could not write {}/http.address: {}", flags.data_dir, w.ToString());
+    }
+  }
   std::printf("rapport serve: ledger %s (%u partitions)\n", flags.data_dir.c_str(),
               service->ledger()->partitions());
+  if (http_server) {
+    std::printf("http: http://%s (%s)\n", http_server->address().c_str(),
+                http_server->auth_enabled() ? "bearer tokens required" : "no auth");
+  } else {
+    std::printf("http: none\n");
+  }
   if (service->bootstrap().empty()) {
     std::printf("kafka: none\n");
   } else {
@@ -118,6 +151,8 @@ int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
       }
     }
   }
+  // Stop taking requests first, then drain the pipeline.
+  if (http_server) http_server->Stop();
   service->Stop();
   spdlog::info("serve: stopped");
   return exit_code;
