@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <thread>
 
 #include "ledger/record.h"
 #include "ledger/strings.h"
@@ -154,7 +156,15 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   rocksdb::DB* raw = nullptr;
   rocksdb::Status s;
   if (options.read_only) {
-    s = rocksdb::DB::OpenForReadOnly(db_options, dir, cfs, &out->handles, &raw);
+    // A server holding the dir may delete files that compaction replaced between our reading
+    // the MANIFEST and opening them; the next attempt reads the newer MANIFEST.
+    for (int attempt = 0;; ++attempt) {
+      s = rocksdb::DB::OpenForReadOnly(db_options, dir, cfs, &out->handles, &raw);
+      bool vanished = (s.IsIOError() || s.IsCorruption() || s.IsPathNotFound()) &&
+                      s.ToString().find("No such file") != std::string::npos;
+      if (!vanished || attempt == 20) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10 + 10 * attempt));
+    }
   } else {
     std::filesystem::create_directories(dir, ec);
     s = rocksdb::DB::Open(db_options, dir, cfs, &out->handles, &raw);
