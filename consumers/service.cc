@@ -1,7 +1,9 @@
 #include "consumers/service.h"
 
+#include <algorithm>
 #include <filesystem>
 
+#include "absl/time/clock.h"
 #include "ledger/status_macros.h"
 #include "ledger/strings.h"
 #include "spdlog/spdlog.h"
@@ -89,8 +91,21 @@ void Service::Stop() {
   stopped_ = true;
   if (inbox_) inbox_->Stop();
   if (runner_ && ledger_) {
-    absl::Status s = runner_->CatchUp();
-    if (!s.ok()) spdlog::warn("projections: catching up while stopping: {}", s.ToString());
+    // The background runner keeps applying: give it a while, so that the changelogs publish
+    // what was stored. What is still behind then is applied at the next start (the checkpoints
+    // are durable), so a stop never waits for a long backlog.
+    absl::Time deadline = absl::Now() + absl::Seconds(10);
+    uint64_t behind = 0;
+    do {
+      behind = 0;
+      for (const auto& p : runner_->Status()) behind = std::max(behind, p.behind);
+      if (behind == 0) break;
+      absl::SleepFor(absl::Milliseconds(20));
+    } while (absl::Now() < deadline);
+    if (behind > 0) {
+      spdlog::info("projections: stopping {} records behind; they are applied at the next start",
+                   behind);
+    }
   }
   if (changelog_) changelog_->Stop(10000);
   if (relay_) relay_->Stop(10000);

@@ -365,7 +365,9 @@ struct Runner::Version {
   ProjectionKind kind;
   uint32_t number = 1;
   bool rules_match = true;
-  std::vector<uint64_t> checkpoints;  // last applied position, by partition
+  std::vector<uint64_t> checkpoints;  // last applied position, by partition (writers' view)
+  // The checkpoints whose states are stored, for readers (Status); guarded by view_mu_.
+  std::vector<uint64_t> visible;
 };
 
 Runner::Runner(ledger::Ledger* ledger, const RunnerOptions& options)
@@ -426,6 +428,8 @@ absl::Status Runner::LoadVersions() {
         v->checkpoints[p] = ledger::GetFixed64BE(value.data());
       }
     }
+    absl::MutexLock view(&view_mu_);
+    v->visible = v->checkpoints;
     current_.push_back(std::move(v));
   }
   // A read-only ledger cannot record version 1; its queries fold from the ledger.
@@ -816,7 +820,8 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
   std::unique_ptr<PartitionPass>& slot = kept != nullptr ? *kept : own;
   if (slot == nullptr) slot = std::make_unique<PartitionPass>(this, versions, p, false);
   PartitionPass& pass = *slot;
-  while (from < head.position.value()) {
+  // A runner being destroyed stops between chunks (each is stored with its checkpoint).
+  while (from < head.position.value() && !stop_.load(std::memory_order_relaxed)) {
     if (pass.Full()) pass.Clear();
     std::vector<ledger::StoredRecord> chunk;
     RETURN_IF_ERROR(ledger_->ScanPartition(head.partition, ledger::Position(from + 1),
@@ -845,6 +850,10 @@ absl::Status Runner::AdvancePartition(const std::vector<Version*>& versions,
       for (size_t i = 0; i < versions.size(); ++i) versions[i]->checkpoints[p] = before[i];
       pass.Clear();
       return s;
+    }
+    {
+      absl::MutexLock view(&view_mu_);
+      for (Version* v : versions) v->visible[p] = v->checkpoints[p];
     }
     from = last;
     on_batch(chunk.size());
@@ -1060,7 +1069,7 @@ absl::StatusOr<std::string> Runner::Stored(ProjectionKind kind,
   }
   uint32_t version;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&view_mu_);
     version = current_[static_cast<size_t>(kind)]->number;
   }
   std::string value;
@@ -1083,7 +1092,7 @@ absl::StatusOr<std::string> Runner::Query(ProjectionKind kind, std::string_view 
   uint32_t version;
   bool rules_match;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&view_mu_);
     version = current_[static_cast<size_t>(kind)]->number;
     rules_match = current_[static_cast<size_t>(kind)]->rules_match;
   }
@@ -1179,6 +1188,7 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
       v->kind = kind;
       v->number = current_[static_cast<size_t>(kind)]->number + 1;
       v->checkpoints.assign(ledger_->partitions(), 0);
+      v->visible = v->checkpoints;
       // A rebuild that died half-way left keys of this version number: start it clean. (Only
       // then: a range deletion would keep the new states' files from their own levels.)
       ASSIGN_OR_RETURN(bool leftovers, HasStates(kind, v->number));
@@ -1225,7 +1235,13 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
   rocksdb::WriteOptions sync;
   sync.sync = true;
   RETURN_IF_ERROR(ledger::ToStatus(db->Write(sync, &finish), "switching to the rebuilt version"));
-  for (auto& v : next) current_[static_cast<size_t>(v->kind)] = std::move(v);
+  {
+    absl::MutexLock view(&view_mu_);
+    for (auto& v : next) {
+      v->visible = v->checkpoints;
+      current_[static_cast<size_t>(v->kind)] = std::move(v);
+    }
+  }
   std::filesystem::remove_all(RebuildDir(db), ec);
   if (progress) progress(applied, std::max(total, applied));
   return absl::OkStatus();
@@ -1236,7 +1252,7 @@ absl::Status Runner::ForEachStored(
   if (states_cf_ == nullptr) return absl::OkStatus();
   uint32_t version;
   {
-    absl::MutexLock lock(&mu_);
+    absl::MutexLock lock(&view_mu_);
     version = current_[static_cast<size_t>(kind)]->number;
   }
   std::string lower = StateKey(kind, version, "");
@@ -1260,18 +1276,17 @@ absl::Status Runner::ForEachStored(
 
 std::vector<ProjectionStatus> Runner::Status() const {
   auto heads = ledger_->Heads();
-  absl::MutexLock lock(&mu_);
+  absl::MutexLock lock(&view_mu_);
   std::vector<ProjectionStatus> out;
   for (const auto& v : current_) {
     ProjectionStatus s;
     s.kind = v->kind;
     s.version = v->number;
     s.rules_match = v->rules_match;
-    s.checkpoints = v->checkpoints;
-    for (uint32_t p = 0; p < heads.size() && p < v->checkpoints.size(); ++p) {
-      s.applied += v->checkpoints[p];
-      s.behind +=
-          heads[p].position.value() - std::min(heads[p].position.value(), v->checkpoints[p]);
+    s.checkpoints = v->visible;
+    for (uint32_t p = 0; p < heads.size() && p < v->visible.size(); ++p) {
+      s.applied += v->visible[p];
+      s.behind += heads[p].position.value() - std::min(heads[p].position.value(), v->visible[p]);
     }
     out.push_back(s);
   }

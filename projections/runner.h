@@ -129,9 +129,13 @@ class Runner {
   rocksdb::ColumnFamilyHandle* states_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
 
-  // Serialises writers of projection state (CatchUp and the final step of a Rebuild).
+  // Serialises writers of projection state (CatchUp and the final step of a Rebuild). A
+  // CatchUp far behind holds it for as long as it takes, so readers never wait for it.
   mutable absl::Mutex mu_;
-  std::vector<std::unique_ptr<Version>> current_ ABSL_GUARDED_BY(mu_);  // by kind
+  // Taken briefly by readers (queries, Status) and by writers of what they read: the current_
+  // pointers (written holding both mutexes) and the current versions' checkpoints.
+  mutable absl::Mutex view_mu_ ABSL_ACQUIRED_AFTER(mu_);
+  std::vector<std::unique_ptr<Version>> current_;  // by kind; see mu_ and view_mu_
   // CatchUp's passes (their caches of customer projections) and the versions they were made
   // for; made again when the versions change (a rebuild's switch).
   std::vector<Version*> live_versions_ ABSL_GUARDED_BY(mu_);
