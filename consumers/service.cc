@@ -53,7 +53,11 @@ absl::Status Service::Start(const ServiceOptions& options, std::unique_ptr<Servi
     spdlog::info("projections: the rules changed; rebuilding {} projection(s)", stale.size());
     RETURN_IF_ERROR(svc->runner_->Rebuild(stale));
   }
-  RETURN_IF_ERROR(svc->runner_->CatchUp());
+  // A backlog (left by a stop or a crash) is applied in the background, so that serving starts
+  // at once; /healthz says not_ready until it is.
+  uint64_t behind = 0;
+  for (const auto& s : svc->runner_->Status()) behind = std::max(behind, s.behind);
+  if (behind > 0) spdlog::info("projections: {} records behind; catching up", behind);
   svc->runner_->StartBackground();
 
   if (options.kafka_mode == "none") {
