@@ -160,7 +160,10 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
         config.http.max_batch_bytes = static_cast<size_t>(*v);
       } else if (k == "http.listen") {
         auto v = value.value<std::string>();
-        if (!v || v->find(':') == std::string::npos) return Bad(k, "must be host:port");
+        // "none": no HTTP (as `serve --http none`; ops/rapport.toml documents both).
+        if (!v || (*v != "none" && v->find(':') == std::string::npos)) {
+          return Bad(k, "must be host:port or \"none\"");
+        }
         config.http.listen = *v;
       } else if (k == "http.threads") {
         auto v = value.value<int64_t>();

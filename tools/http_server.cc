@@ -1,5 +1,6 @@
 #include "tools/http_server.h"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 #include <sys/socket.h>
 
@@ -7,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <thread>
 
 #include "absl/strings/ascii.h"
@@ -28,6 +30,7 @@ namespace rapport::tools {
 namespace {
 
 constexpr char kJson[] = "application/json";
+constexpr std::string_view kCodeUnsupportedMediaType = "unsupported_media_type";
 
 // What the thread serving a request knows of it between the pre-routing handler and the logger
 // (cpp-httplib runs both, and the handler, on the connection's thread).
@@ -36,6 +39,9 @@ struct RequestContext {
   Route route = Route::kOther;
   std::chrono::steady_clock::time_point start;
   const std::string* principal = nullptr;  // token name when authenticated
+  // A 401 or 403 that Authorize put in the response of a request with a body: the handler sends
+  // it once the body is read, so that the body is not taken for the connection's next request.
+  int denied_status = 0;
 };
 thread_local RequestContext t_request;
 
@@ -54,6 +60,7 @@ void SendJson(httplib::Response& res, int status, std::string body) {
 int StatusFor(const absl::Status& s) {
   std::string code = ledger::ErrorCode(s);
   if (code == ledger::kCodeTooLarge) return 413;
+  if (code == kCodeUnsupportedMediaType) return 415;
   switch (s.code()) {
     case absl::StatusCode::kInvalidArgument:
       return 400;
@@ -135,8 +142,12 @@ std::string AllowedMethods(std::string_view path) {
   return "";
 }
 
+// A name such as 127.example.com is not loopback: only an IPv4 address in 127/8 is.
 bool IsLoopback(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (host == "localhost" || host == "::1") return true;
+  in_addr addr;
+  return inet_pton(AF_INET, std::string(host).c_str(), &addr) == 1 &&
+         (ntohl(addr.s_addr) >> 24) == 127;
 }
 
 // Splits host:port or [v6]:port.
@@ -186,6 +197,96 @@ bool IsBlank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
+// Whether the request has a body to read (RFC 9112 §6.3: none without Content-Length or
+// Transfer-Encoding; cpp-httplib 0.11 would wait for the peer to close instead).
+bool HasBody(const httplib::Request& req) {
+  if (req.has_header("Transfer-Encoding")) return true;
+  return req.has_header("Content-Length") && req.get_header_value("Content-Length") != "0";
+}
+
+// The methods whose body cpp-httplib reads only when a handler asks (content-reader handlers).
+bool ReadsBody(std::string_view method) {
+  return method == "POST" || method == "PUT" || method == "PATCH" || method == "DELETE";
+}
+
+enum class BodyRead { kOk, kTooLarge, kFailed };
+
+// Reads the request body into *body, keeping at most `limit` bytes. A larger body is read to its
+// end and dropped, so that memory stays bounded whatever the framing (cpp-httplib checks its
+// payload limit only against Content-Length, not for a chunked body) and the connection stays in
+// step with the client.
+BodyRead ReadBody(const httplib::Request& req, httplib::Response& res,
+                  const httplib::ContentReader& reader, size_t limit, std::string* body) {
+  if (!HasBody(req)) return BodyRead::kOk;
+  bool over = false;
+  bool ok = reader([&](const char* data, size_t n) {
+    if (!over && body->size() + n <= limit) {
+      body->append(data, n);
+    } else if (!over) {
+      over = true;
+      std::string().swap(*body);
+    }
+    return true;
+  });
+  if (over || (!ok && res.status == 413)) return BodyRead::kTooLarge;
+  return ok ? BodyRead::kOk : BodyRead::kFailed;
+}
+
+// What locates an event of a batch when the ledger refuses the batch.
+struct BatchEntry {
+  std::string event_id;
+  std::string customer_id;  // empty when only an identity was given
+  std::string content_digest;
+  std::optional<int64_t> expected_version;
+  int64_t line = 0;
+};
+
+// The line of the event a refused batch failed on. The ledger's error names the event_id
+// (duplicate_mismatch) or the customer (version_conflict) but not the event's index, and several
+// events of a batch may share either, so replay what the ledger checks, in batch order.
+std::optional<int64_t> FailedLine(const absl::Status& s, const std::vector<BatchEntry>& batch,
+                                  const ledger::Ledger& ledger) {
+  std::string code = ledger::ErrorCode(s);
+  std::string_view message = StdView(s.message());
+  if (code == ledger::kCodeDuplicateMismatch) {
+    // Against an earlier event of the batch with the same id, else against the stored one.
+    const BatchEntry* first = nullptr;
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (!message.starts_with(StrCat("event_id ", batch[i].event_id, " "))) continue;
+      if (first == nullptr) {
+        first = &batch[i];
+      } else if (first->content_digest != batch[i].content_digest) {
+        return batch[i].line;
+      }
+    }
+    if (first != nullptr) return first->line;
+  } else if (code == ledger::kCodeVersionConflict) {
+    const BatchEntry* named = nullptr;
+    for (const auto& e : batch) {
+      if (!e.customer_id.empty() && e.expected_version &&
+          message.find(StrCat(" customer ", e.customer_id, " has ")) != std::string_view::npos) {
+        named = &e;
+        break;
+      }
+    }
+    if (named == nullptr) return std::nullopt;
+    // Nothing of the batch was stored, so the stream is still at its version before the batch.
+    auto base = ledger.CustomerVersion(named->customer_id);
+    if (base.ok()) {
+      int64_t version = static_cast<int64_t>(base->value());
+      std::set<std::string_view> ids;
+      for (const auto& e : batch) {
+        if (!ids.insert(e.event_id).second) continue;  // a repeat inside the batch: a duplicate
+        if (e.customer_id != named->customer_id) continue;
+        if (e.expected_version && *e.expected_version != version) return e.line;
+        ++version;
+      }
+    }
+    return named->line;
+  }
+  return std::nullopt;
+}
+
 // The media type of a Content-Type header, lowercased, without parameters.
 std::string MediaType(const httplib::Request& req) {
   std::string ct = req.get_header_value("Content-Type");
@@ -210,7 +311,16 @@ struct HttpServer::Impl {
 
   void Register();
   httplib::Server::HandlerResponse Authorize(const httplib::Request& req, httplib::Response& res);
-  void PostEvents(const httplib::Request& req, httplib::Response& res);
+  // Reads the body of a POST/PUT/PATCH/DELETE, then answers with `handle` — or with the 401/403
+  // that Authorize decided, or 413 for a body over max_batch_bytes.
+  void WithBody(const httplib::Request& req, httplib::Response& res,
+                const httplib::ContentReader& reader,
+                void (Impl::*handle)(const httplib::Request&, std::string_view,
+                                     httplib::Response&));
+  void PostEvents(const httplib::Request& req, std::string_view body, httplib::Response& res);
+  void NoRouteWithBody(const httplib::Request& req, std::string_view, httplib::Response& res) {
+    NoRoute(req, res);
+  }
   void History(const httplib::Request& req, httplib::Response& res);
   void Projection(const httplib::Request& req, httplib::Response& res);
   void Identity(const httplib::Request& req, httplib::Response& res);
@@ -229,6 +339,15 @@ httplib::Server::HandlerResponse HttpServer::Impl::Authorize(const httplib::Requ
   if (header.size() > 7 && absl::StartsWithIgnoreCase(header, "Bearer ")) {
     who = tokens->Authenticate(std::string_view(header).substr(7));
   }
+  // A request with a body is answered after its body is read (WithBody): answering now would
+  // leave the body on the connection, where cpp-httplib would parse it as the next request.
+  auto deny = [&req, &res] {
+    if (ReadsBody(req.method) && HasBody(req)) {
+      t_request.denied_status = res.status;
+      return httplib::Server::HandlerResponse::Unhandled;
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  };
   if (!who) {
     res.set_header("WWW-Authenticate", "Bearer realm=\"rapport\"");
     SendJson(res, 401,
@@ -236,7 +355,7 @@ httplib::Server::HandlerResponse HttpServer::Impl::Authorize(const httplib::Requ
                                          header.empty()
                                              ? "this server needs an Authorization: Bearer token"
                                              : "the bearer token is not valid")));
-    return httplib::Server::HandlerResponse::Handled;
+    return deny();
   }
   // Token names are configuration, so a pointer into the token set stays valid.
   static thread_local std::string name;
@@ -248,12 +367,38 @@ httplib::Server::HandlerResponse HttpServer::Impl::Authorize(const httplib::Requ
              ledger::ErrorJson(HttpError(absl::StatusCode::kPermissionDenied, "forbidden",
                                          StrCat("token ", who->name, " lacks the role ",
                                                 RoleName(role), " that this route needs"))));
-    return httplib::Server::HandlerResponse::Handled;
+    return deny();
   }
   return httplib::Server::HandlerResponse::Unhandled;
 }
 
-void HttpServer::Impl::PostEvents(const httplib::Request& req, httplib::Response& res) {
+void HttpServer::Impl::WithBody(const httplib::Request& req, httplib::Response& res,
+                                const httplib::ContentReader& reader,
+                                void (Impl::*handle)(const httplib::Request&, std::string_view,
+                                                     httplib::Response&)) {
+  const int denied = t_request.denied_status;
+  std::string body;
+  // A denied request's body is read only to be dropped.
+  BodyRead read = ReadBody(req, res, reader, denied != 0 ? 0 : options.max_batch_bytes, &body);
+  if (denied != 0) {
+    res.status = denied;  // the body and headers Authorize set
+    return;
+  }
+  if (read == BodyRead::kTooLarge) {
+    absl::Status s = ledger::TooLarge(
+        StrCat("the body is over limits.max_batch_bytes (", options.max_batch_bytes, " bytes)"));
+    if (t_request.route == Route::kPostEvents) metrics.RecordReject(ledger::ErrorCode(s));
+    return SendError(res, s);
+  }
+  if (read == BodyRead::kFailed) {
+    return SendError(res, HttpError(absl::StatusCode::kInvalidArgument, "bad_request",
+                                    "the request body could not be read"));
+  }
+  (this->*handle)(req, body, res);
+}
+
+void HttpServer::Impl::PostEvents(const httplib::Request& req, std::string_view body,
+                                  httplib::Response& res) {
   std::string media = MediaType(req);
   const size_t max_event = options.codec.max_event_bytes;
   std::vector<ledger::PreparedEvent> events;
@@ -263,16 +408,15 @@ void HttpServer::Impl::PostEvents(const httplib::Request& req, httplib::Response
     SendError(res, s, line);
   };
   if (media == "application/json") {
-    if (req.body.size() > max_event) {
-      return reject(ledger::TooLarge(StrCat("the event is ", req.body.size(),
-                                            " bytes; limits.max_event_bytes is ", max_event)));
+    if (body.size() > max_event) {
+      return reject(ledger::TooLarge(
+          StrCat("the event is ", body.size(), " bytes; limits.max_event_bytes is ", max_event)));
     }
-    auto prepared = ledger::ParseAndPrepare(req.body, options.codec);
+    auto prepared = ledger::ParseAndPrepare(body, options.codec);
     if (!prepared.ok()) return reject(prepared.status());
     events.push_back(*std::move(prepared));
     lines.push_back(1);
   } else if (media == "application/x-ndjson") {
-    std::string_view body = req.body;
     int64_t line_number = 0;
     size_t start = 0;
     while (start < body.size()) {
@@ -295,35 +439,26 @@ void HttpServer::Impl::PostEvents(const httplib::Request& req, httplib::Response
     }
   } else {
     return reject(HttpError(
-        absl::StatusCode::kInvalidArgument, "unsupported_media_type",
+        absl::StatusCode::kInvalidArgument, kCodeUnsupportedMediaType,
         StrCat("Content-Type ", media.empty() ? "(none)" : media,
                " is not accepted: application/json for one event, application/x-ndjson for "
                "a batch")));
   }
   // Keep what locates a failing event before the events move into the ledger.
-  std::vector<std::pair<std::string, std::string>> ids;  // event_id, customer_id
-  ids.reserve(events.size());
-  for (const auto& e : events) ids.emplace_back(e.event_id, e.customer_id);
-  std::vector<std::optional<int64_t>> expected;
-  for (const auto& e : events) expected.push_back(e.expected_version);
+  std::vector<BatchEntry> batch;
+  if (media == "application/x-ndjson") {
+    batch.reserve(events.size());
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      batch.push_back({e.event_id, e.customer_id, e.content_digest, e.expected_version, lines[i]});
+    }
+  }
   auto results = service->ledger()->Append(std::move(events));
   if (!results.ok()) {
     std::optional<int64_t> line;
-    std::string code = ledger::ErrorCode(results.status());
-    std::string_view message = StdView(results.status().message());
-    if (media == "application/x-ndjson") {
-      for (size_t i = 0; i < ids.size() && !line; ++i) {
-        bool match =
-            code == ledger::kCodeDuplicateMismatch
-                ? message.find(StrCat("event_id ", ids[i].first, " ")) != std::string::npos
-            : code == ledger::kCodeVersionConflict
-                ? expected[i] && !ids[i].second.empty() &&
-                      message.find(StrCat("customer ", ids[i].second, " ")) != std::string::npos
-                : false;
-        if (match) line = lines[i];
-      }
-    }
-    if (StatusFor(results.status()) < 500) metrics.RecordReject(code);
+    if (!batch.empty()) line = FailedLine(results.status(), batch, *service->ledger());
+    if (StatusFor(results.status()) < 500)
+      metrics.RecordReject(ledger::ErrorCode(results.status()));
     return SendError(res, results.status(), line);
   }
   std::string out = "{\"results\":[";
@@ -460,8 +595,13 @@ void HttpServer::Impl::Health(const httplib::Request& req, httplib::Response& re
 }
 
 void HttpServer::Impl::NoRoute(const httplib::Request& req, httplib::Response& res) {
+  if (t_request.denied_status != 0) {  // a body cpp-httplib did not hand to a content reader
+    res.status = t_request.denied_status;
+    return;
+  }
   std::string allowed = AllowedMethods(req.path);
-  if (allowed.empty()) {
+  // A known route whose parameters did not match (an empty customer id) is not a method error.
+  if (allowed.empty() || Classify(req.method, req.path) != Route::kOther) {
     return SendError(res, HttpError(absl::StatusCode::kNotFound, ledger::kCodeNotFound,
                                     StrCat("no route ", req.path)));
   }
@@ -477,10 +617,17 @@ void HttpServer::Impl::Register() {
   using httplib::Response;
   server.set_pre_routing_handler(
       [this](const Request& req, Response& res) { return Authorize(req, res); });
-  server.Post("/v1/events", [this](const Request& req, Response& res) { PostEvents(req, res); });
-  server.Get(R"(/v1/customers/([^/]+)/events)",
+  // Bodies are read by the handlers (WithBody), not by cpp-httplib beforehand.
+  using httplib::ContentReader;
+  using BodyHandler = httplib::Server::HandlerWithContentReader;
+  server.Post("/v1/events",
+              BodyHandler([this](const Request& req, Response& res, const ContentReader& reader) {
+                WithBody(req, res, reader, &Impl::PostEvents);
+              }));
+  // Customer ids may hold '/' (sent as %2F, which cpp-httplib decodes before matching).
+  server.Get(R"(/v1/customers/(.+)/events)",
              [this](const Request& req, Response& res) { History(req, res); });
-  server.Get(R"(/v1/customers/([^/]+)/(profile|loyalty|resume))",
+  server.Get(R"(/v1/customers/(.+)/(profile|loyalty|resume))",
              [this](const Request& req, Response& res) { Projection(req, res); });
   server.Get(R"(/v1/identities/([^/]+)/(.+))",
              [this](const Request& req, Response& res) { Identity(req, res); });
@@ -492,11 +639,16 @@ void HttpServer::Impl::Register() {
     res.set_content(RenderMetrics(*service, &metrics), "text/plain; version=0.0.4");
   });
   auto no_route = [this](const Request& req, Response& res) { NoRoute(req, res); };
+  auto no_route_with_body =
+      BodyHandler([this](const Request& req, Response& res, const ContentReader& reader) {
+        WithBody(req, res, reader, &Impl::NoRouteWithBody);
+      });
   server.Get(".*", no_route);
-  server.Post(".*", no_route);
-  server.Put(".*", no_route);
-  server.Patch(".*", no_route);
-  server.Delete(".*", no_route);
+  server.Post(".*", no_route_with_body);
+  server.Put(".*", no_route_with_body);
+  server.Patch(".*", no_route_with_body);
+  server.Delete(".*", no_route_with_body);
+  server.Delete(".*", no_route);  // a DELETE that cpp-httplib does not expect a body for
   server.Options(".*", no_route);
 
   // Errors cpp-httplib answers by itself (a malformed request, a body over the limit, a URI too
