@@ -39,6 +39,7 @@ struct RequestContext {
   Route route = Route::kOther;
   std::chrono::steady_clock::time_point start;
   const std::string* principal = nullptr;  // token name when authenticated
+  double seconds = 0;                      // routing to response, for the log
   // A 401 or 403 that Authorize put in the response of a request with a body: the handler sends
   // it once the body is read, so that the body is not taken for the connection's next request.
   int denied_status = 0;
@@ -690,17 +691,22 @@ void HttpServer::Impl::Register() {
              ledger::ErrorJson(
                  HttpError(absl::StatusCode::kInternal, ledger::kCodeInternal, "internal error")));
   });
-  server.set_logger([this](const Request& req, const Response& res) {
+  // Counted before the response is written (cpp-httplib runs this just before), so that a
+  // client that has its answer finds it counted in /metrics.
+  server.set_post_routing_handler([this](const Request&, Response& res) {
     RequestContext& ctx = t_request;
-    double seconds =
+    ctx.seconds =
         ctx.routed
             ? std::chrono::duration<double>(std::chrono::steady_clock::now() - ctx.start).count()
             : 0.0;
-    metrics.RecordRequest(ctx.routed ? ctx.route : Route::kOther, res.status, seconds);
+    metrics.RecordRequest(ctx.routed ? ctx.route : Route::kOther, res.status, ctx.seconds);
+  });
+  server.set_logger([](const Request& req, const Response& res) {
+    RequestContext& ctx = t_request;
     if (spdlog::should_log(spdlog::level::debug)) {
       // Never the Authorization header: only the token's name.
-      spdlog::debug("http: {} {} {} {:.3f} ms{}", req.method, req.path, res.status, seconds * 1000,
-                    ctx.principal ? StrCat(" token=", *ctx.principal) : "");
+      spdlog::debug("http: {} {} {} {:.3f} ms{}", req.method, req.path, res.status,
+                    ctx.seconds * 1000, ctx.principal ? StrCat(" token=", *ctx.principal) : "");
     }
     ctx = RequestContext{};
   });
@@ -710,8 +716,25 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
+absl::Status ValidateHttpOptions(const HttpOptions& options) {
+  std::string host;
+  int port = 0;
+  RETURN_IF_ERROR(ParseListen(options.listen, &host, &port));
+  if (!options.tokens_file.empty()) {
+    auto tokens = TokenSet::Load(options.tokens_file);
+    if (!tokens.ok()) return absl::InvalidArgumentError(tokens.status().message());
+  } else if (!IsLoopback(host) && !options.insecure) {
+    return absl::FailedPreconditionError(AbslView(StrCat(
+        "refusing to listen on ", options.listen,
+        " without auth: anyone who can reach it could read and write every customer's ledger. "
+        "Set auth.tokens_file in the config, or pass --insecure to serve it unauthenticated")));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status HttpServer::Start(const HttpOptions& options, consumers::Service* service,
                                std::unique_ptr<HttpServer>* out) {
+  RETURN_IF_ERROR(ValidateHttpOptions(options));
   std::string host;
   int port = 0;
   RETURN_IF_ERROR(ParseListen(options.listen, &host, &port));
@@ -720,15 +743,8 @@ absl::Status HttpServer::Start(const HttpOptions& options, consumers::Service* s
   impl->service = service;
   if (!options.tokens_file.empty()) {
     auto tokens = TokenSet::Load(options.tokens_file);
-    if (!tokens.ok()) {
-      return absl::InvalidArgumentError(tokens.status().message());
-    }
+    if (!tokens.ok()) return absl::InvalidArgumentError(tokens.status().message());
     impl->tokens = *std::move(tokens);
-  } else if (!IsLoopback(host) && !options.insecure) {
-    return absl::FailedPreconditionError(AbslView(StrCat(
-        "refusing to listen on ", options.listen,
-        " without auth: anyone who can reach it could read and write every customer's ledger. "
-        "Set auth.tokens_file in the config, or pass --insecure to serve it unauthenticated")));
   }
   httplib::Server& s = impl->server;
   int threads = std::max(1, options.threads);

@@ -35,6 +35,10 @@ struct HttpOptions {
   uint64_t max_projection_lag = 10000;
 };
 
+// What HttpServer::Start would refuse before it binds (a bad address or tokens file, a
+// non-loopback address without auth), so that `serve` can say so before it opens anything.
+absl::Status ValidateHttpOptions(const HttpOptions& options);
+
 // Owns the listening socket and a pool of `threads` request threads. Start..Stop from one thread;
 // `service` must outlive the server. Stop (or destruction) stops accepting, finishes the requests
 // in progress and closes the connections.

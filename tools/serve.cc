@@ -75,6 +75,12 @@ int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
   http.codec = config->codec;
   if (!serve.http.empty()) http.listen = serve.http;
   http.insecure = serve.insecure;
+  if (http.listen != "none") {
+    if (absl::Status v = ValidateHttpOptions(http); !v.ok()) {
+      std::fprintf(stderr, "rapport: serve: http: %s\n", std::string(v.message()).c_str());
+      return ExitFor(v);
+    }
+  }
   sigset_t signals = BlockStopSignals();
   consumers::ServiceOptions options;
   options.data_dir = flags.data_dir;
