@@ -1,6 +1,9 @@
 #include "projections/runner.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -1046,6 +1049,10 @@ void Runner::StartBackground() {
   if (background_.joinable()) return;
   background_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "projections");
+    // Per thread on Linux; threads this one starts inherit it.
+    if (options_.background_nice > 0) {
+      setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), options_.background_nice);
+    }
     uint64_t seen = 0;
     while (!stop_.load()) {
       seen = ledger_->WaitForCommit(seen, absl::Milliseconds(200));
