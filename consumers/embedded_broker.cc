@@ -16,6 +16,7 @@ absl::Status EmbeddedBroker::Start(const EmbeddedBrokerOptions& options,
   std::unique_ptr<EmbeddedBroker> broker(new EmbeddedBroker());
   // The mock cluster lives inside a client handle; a producer with no brokers of its own.
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  RouteLogsToSpdlog(conf);
   char err[512];
   rd_kafka_conf_set(conf, "log_level", "3", err, sizeof(err));
   rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));

@@ -1,6 +1,7 @@
 #include "consumers/kafka.h"
 
 #include "ledger/strings.h"
+#include "spdlog/spdlog.h"
 
 namespace rapport::consumers {
 
@@ -31,13 +32,26 @@ absl::Status Set(rd_kafka_conf_t* conf, const std::string& key, const std::strin
   return absl::OkStatus();
 }
 
+// Called on librdkafka's threads; spdlog's logger is thread-safe.
+void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  spdlog::level::level_enum l = level <= 2   ? spdlog::level::critical
+                                : level == 3 ? spdlog::level::err
+                                : level == 4 ? spdlog::level::warn
+                                : level <= 6 ? spdlog::level::info
+                                             : spdlog::level::debug;
+  spdlog::log(l, "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
+}
+
 }  // namespace
+
+void RouteLogsToSpdlog(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, LogToSpdlog); }
 
 absl::StatusOr<KafkaHandle> NewClient(rd_kafka_type_t type, const KafkaOptions& options,
                                       const Properties& defaults, const Properties& required,
                                       const std::function<void(rd_kafka_conf_t*)>& configure) {
   if (options.bootstrap.empty()) return absl::InvalidArgumentError("kafka.bootstrap is empty");
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  RouteLogsToSpdlog(conf);
   auto fail = [&](absl::Status s) {
     rd_kafka_conf_destroy(conf);
     return s;

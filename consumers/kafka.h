@@ -75,6 +75,10 @@ using Message = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
 
 using Properties = std::vector<std::pair<std::string, std::string>>;
 
+// librdkafka's log lines go through spdlog like every other line (levels, text or JSON) instead
+// of straight to stderr.
+void RouteLogsToSpdlog(rd_kafka_conf_t* conf);
+
 // Creates a client. Properties are applied in order: `defaults`, then options.properties, then
 // `required` (what the caller's guarantees rest on; InvalidArgument naming the property when
 // options.properties sets it differently). `configure` may set callbacks and the opaque on the

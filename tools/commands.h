@@ -40,7 +40,8 @@ struct ServeFlags {
   // --http: host:port or none; empty: the config's http.listen.
   std::string http;
   bool insecure = false;
-  std::string log_level;  // empty: the config's log.level
+  std::string log_level;   // empty: the config's log.level
+  std::string log_format;  // text or json; empty: the config's log.format
 };
 // `rapport serve`: the whole pipeline until SIGTERM/SIGINT, then drains and stops.
 int RunServe(const CommonFlags& flags, const ServeFlags& serve);

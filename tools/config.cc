@@ -198,6 +198,10 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
           return Bad(k, "must be trace, debug, info, warn, error, critical or off");
         }
         config.log_level = *v;
+      } else if (k == "log.format") {
+        auto v = value.value<std::string>();
+        if (!v || (*v != "text" && *v != "json")) return Bad(k, "must be text or json");
+        config.log_format = *v;
       } else if (k == "loyalty.tiers") {
         RETURN_IF_ERROR(LoadTiers(k, value, &config.rules));
       } else {

@@ -30,6 +30,8 @@ struct Config {
   HttpOptions http;
   // log.level: trace, debug, info, warn, error, critical or off.
   std::string log_level = "info";
+  // log.format: text, or json (one object per line: time, level, thread, msg).
+  std::string log_format = "text";
 };
 
 // Loads `path` (empty: the defaults). InvalidArgument naming the key on a bad key or value.

@@ -45,6 +45,8 @@ int main(int argc, char** argv) {
                   "allow a non-loopback --http address without auth.tokens_file");
   serve->add_option("--log-level", serve_flags.log_level,
                     "trace, debug, info, warn, error (default: the config's log.level)");
+  serve->add_option("--log-format", serve_flags.log_format,
+                    "text or json, one object per line (default: the config's log.format)");
   serve->callback([&] {
     resolve();
     code = RunServe(common, serve_flags);

@@ -8,7 +8,9 @@
 
 #include "consumers/embedded_broker.h"
 #include "consumers/service.h"
+#include "ledger/json.h"
 #include "ledger/strings.h"
+#include "ledger/timestamp.h"
 #include "spdlog/sinks/stdout_color_sinks.h"
 #include "spdlog/spdlog.h"
 #include "tools/commands.h"
@@ -36,6 +38,27 @@ int WaitForStop(const sigset_t& set, int timeout_ms) {
   return sig > 0 ? sig : 0;
 }
 
+// One JSON object per log line: {"time","level","thread","msg"} (log.format = "json"), for log
+// pipelines that parse fields instead of text.
+class JsonLogFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    std::string line = "{\"time\":\"";
+    int64_t micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch()).count();
+    line += ledger::FormatTimestamp(ledger::Timestamp{micros});
+    auto level = spdlog::level::to_string_view(msg.level);
+    line += StrCat("\",\"level\":\"", std::string_view(level.data(), level.size()),
+                   "\",\"thread\":", static_cast<uint64_t>(msg.thread_id), ",\"msg\":");
+    ledger::json::AppendString(&line, std::string_view(msg.payload.data(), msg.payload.size()));
+    line += "}\n";
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonLogFormatter>();
+  }
+};
+
 // Logs go to stderr; stdout carries only what scripts read (the bootstrap address).
 void InitLogging() {
   static bool done = [] {
@@ -43,6 +66,26 @@ void InitLogging() {
     return true;
   }();
   (void)done;
+}
+
+// Applies log.level and log.format (flags win over the config); false after printing why.
+bool ConfigureLogging(const Config& config, const ServeFlags& flags) {
+  InitLogging();
+  std::string level = flags.log_level.empty() ? config.log_level : flags.log_level;
+  auto spd_level = spdlog::level::from_str(level);
+  if (spd_level == spdlog::level::off && level != "off") {
+    std::fprintf(stderr, "rapport: --log-level must be trace, debug, info, warn, error or off\n");
+    return false;
+  }
+  spdlog::set_level(spd_level);
+  std::string format = flags.log_format.empty() ? config.log_format : flags.log_format;
+  if (format == "json") {
+    spdlog::set_formatter(std::make_unique<JsonLogFormatter>());
+  } else if (format != "text") {
+    std::fprintf(stderr, "rapport: --log-format must be text or json\n");
+    return false;
+  }
+  return true;
 }
 
 int ExitFor(const absl::Status& s) {
@@ -63,14 +106,7 @@ int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
     std::fprintf(stderr, "rapport: config: %s\n", std::string(config.status().message()).c_str());
     return kExitBadInput;
   }
-  InitLogging();
-  std::string level = serve.log_level.empty() ? config->log_level : serve.log_level;
-  auto spd_level = spdlog::level::from_str(level);
-  if (spd_level == spdlog::level::off && level != "off") {
-    std::fprintf(stderr, "rapport: --log-level must be trace, debug, info, warn, error or off\n");
-    return kExitBadInput;
-  }
-  spdlog::set_level(spd_level);
+  if (!ConfigureLogging(*config, serve)) return kExitBadInput;
   HttpOptions http = config->http;
   http.codec = config->codec;
   if (!serve.http.empty()) http.listen = serve.http;
@@ -174,7 +210,7 @@ int RunBroker(const CommonFlags& flags, int partitions, const std::string& boots
     std::fprintf(stderr, "rapport: broker: --partitions must be from 1 to 4096\n");
     return kExitBadInput;
   }
-  InitLogging();
+  if (!ConfigureLogging(*config, ServeFlags{})) return kExitBadInput;
   sigset_t signals = BlockStopSignals();
   consumers::EmbeddedBrokerOptions options;
   options.partitions = partitions;

@@ -38,6 +38,7 @@ TEST(ConfigTest, ReferenceFileLoadsAndEqualsTheDefaults) {
   EXPECT_EQ(config->http.tokens_file, "");
   EXPECT_EQ(config->http.max_projection_lag, defaults.http.max_projection_lag);
   EXPECT_EQ(config->log_level, defaults.log_level);
+  EXPECT_EQ(config->log_format, defaults.log_format);
   EXPECT_EQ(config->kafka_mode, defaults.kafka_mode);
   EXPECT_EQ(config->kafka.topic_prefix, defaults.kafka.topic_prefix);
   EXPECT_EQ(config->kafka.group_id, defaults.kafka.group_id);
