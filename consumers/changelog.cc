@@ -10,6 +10,7 @@
 #include "absl/container/flat_hash_set.h"
 #include "ledger/record.h"
 #include "ledger/status_macros.h"
+#include "ledger/thread_priority.h"
 #include "rocksdb/db.h"
 #include "spdlog/spdlog.h"
 
@@ -190,6 +191,7 @@ bool ChangelogPublisher::Round() {
 
 void ChangelogPublisher::Run() {
   pthread_setname_np(pthread_self(), "changelog");
+  ledger::SetCurrentThreadNice(ledger::kDerivedWorkNice);
   while (true) {
     if (stop_ && !stopping_) {
       stopping_ = true;

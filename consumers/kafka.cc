@@ -1,6 +1,7 @@
 #include "consumers/kafka.h"
 
 #include "ledger/strings.h"
+#include "ledger/thread_priority.h"
 #include "spdlog/spdlog.h"
 
 namespace rapport::consumers {
@@ -45,6 +46,26 @@ void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const ch
 }  // namespace
 
 void RouteLogsToSpdlog(rd_kafka_conf_t* conf) { rd_kafka_conf_set_log_cb(conf, LogToSpdlog); }
+
+void LowerClientThreadsPriority(rd_kafka_conf_t* conf, int nice) {
+  // The nice value travels as the interceptors' opaque pointer.
+  void* opaque = reinterpret_cast<void*>(static_cast<intptr_t>(nice));
+  rd_kafka_conf_interceptor_add_on_new(
+      conf, "rapport-nice",
+      +[](rd_kafka_t* rk, const rd_kafka_conf_t*, void* ic_opaque, char*,
+          size_t) -> rd_kafka_resp_err_t {
+        return rd_kafka_interceptor_add_on_thread_start(
+            rk, "rapport-nice",
+            +[](rd_kafka_t*, rd_kafka_thread_type_t, const char*,
+                void* nice_opaque) -> rd_kafka_resp_err_t {
+              ledger::SetCurrentThreadNice(
+                  static_cast<int>(reinterpret_cast<intptr_t>(nice_opaque)));
+              return RD_KAFKA_RESP_ERR_NO_ERROR;
+            },
+            ic_opaque);
+      },
+      opaque);
+}
 
 absl::StatusOr<KafkaHandle> NewClient(rd_kafka_type_t type, const KafkaOptions& options,
                                       const Properties& defaults, const Properties& required,

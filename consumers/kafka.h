@@ -78,6 +78,8 @@ using Properties = std::vector<std::pair<std::string, std::string>>;
 // librdkafka's log lines go through spdlog like every other line (levels, text or JSON) instead
 // of straight to stderr.
 void RouteLogsToSpdlog(rd_kafka_conf_t* conf);
+// Every thread the client made from `conf` starts runs at this nice value (an interceptor).
+void LowerClientThreadsPriority(rd_kafka_conf_t* conf, int nice);
 
 // Creates a client. Properties are applied in order: `defaults`, then options.properties, then
 // `required` (what the caller's guarantees rest on; InvalidArgument naming the property when

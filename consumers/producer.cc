@@ -2,6 +2,7 @@
 
 #include "ledger/status_macros.h"
 #include "ledger/strings.h"
+#include "ledger/thread_priority.h"
 
 namespace rapport::consumers {
 
@@ -24,6 +25,9 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaOptions& o
                          {"compression.type", "lz4"},
                          {"client.id", client_id}},
                         all_required, [self](rd_kafka_conf_t* conf) {
+                          // Our producers carry derived work (the ledger topic, changelogs,
+                          // rejected messages): their librdkafka threads yield to appends too.
+                          LowerClientThreadsPriority(conf, ledger::kDerivedWorkNice);
                           rd_kafka_conf_set_opaque(conf, self);
                           rd_kafka_conf_set_dr_msg_cb(
                               conf, +[](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {

@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "ledger/status_macros.h"
+#include "ledger/thread_priority.h"
 #include "spdlog/spdlog.h"
 
 namespace rapport::consumers {
@@ -43,6 +44,7 @@ void RejectedPublisher::Stop(int drain_ms) {
 
 void RejectedPublisher::Run() {
   pthread_setname_np(pthread_self(), "rejected");
+  ledger::SetCurrentThreadNice(ledger::kDerivedWorkNice);
   std::chrono::steady_clock::time_point deadline{};
   bool stopping = false;
   while (true) {

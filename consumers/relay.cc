@@ -7,6 +7,7 @@
 #include "ledger/json.h"
 #include "ledger/status_macros.h"
 #include "ledger/strings.h"
+#include "ledger/thread_priority.h"
 #include "spdlog/spdlog.h"
 
 namespace rapport::consumers {
@@ -165,6 +166,7 @@ void LedgerRelay::SaveCursors() {
 
 void LedgerRelay::Run() {
   pthread_setname_np(pthread_self(), "relay");
+  ledger::SetCurrentThreadNice(ledger::kDerivedWorkNice);
   auto last_save = std::chrono::steady_clock::now();
   uint64_t seen_group = 0;
   std::chrono::steady_clock::time_point drain_deadline{};

@@ -1,9 +1,6 @@
 #include "projections/runner.h"
 
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -18,6 +15,7 @@
 #include "ledger/status_macros.h"
 #include "ledger/storage.h"
 #include "ledger/strings.h"
+#include "ledger/thread_priority.h"
 #include "projections/loyalty.h"
 #include "projections/profile.h"
 #include "projections/resume.h"
@@ -1049,10 +1047,7 @@ void Runner::StartBackground() {
   if (background_.joinable()) return;
   background_ = std::thread([this] {
     pthread_setname_np(pthread_self(), "projections");
-    // Per thread on Linux; threads this one starts inherit it.
-    if (options_.background_nice > 0) {
-      setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), options_.background_nice);
-    }
+    ledger::SetCurrentThreadNice(options_.background_nice);
     uint64_t seen = 0;
     while (!stop_.load()) {
       seen = ledger_->WaitForCommit(seen, absl::Milliseconds(200));

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ledger/ledger.h"
+#include "ledger/thread_priority.h"
 #include "projections/fold.h"
 #include "projections/rules.h"
 
@@ -46,7 +47,7 @@ struct RunnerOptions {
   // catch up on their own, so when appends and projections compete for the CPU the appends —
   // the ledger of record — go first (measured: HTTP NDJSON ingest 91k → 120k events/s on 2
   // cores); an idle CPU still runs the projections at full speed.
-  int background_nice = 10;
+  int background_nice = ledger::kDerivedWorkNice;
 };
 
 // What the runner knows of one projection.
