@@ -219,16 +219,24 @@ enum class BodyRead { kOk, kTooLarge, kFailed };
 BodyRead ReadBody(const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader, size_t limit, std::string* body) {
   if (!HasBody(req)) return BodyRead::kOk;
+  // Past this much beyond the limit, reading stops and the connection is closed after the
+  // answer: a client streaming an endless body must not hold a request thread.
+  constexpr size_t kDrainAtMost = size_t{1} << 20;
   bool over = false;
+  size_t seen = 0;
   bool ok = reader([&](const char* data, size_t n) {
+    seen += n;
     if (!over && body->size() + n <= limit) {
       body->append(data, n);
-    } else if (!over) {
+      return true;
+    }
+    if (!over) {
       over = true;
       std::string().swap(*body);
     }
-    return true;
+    return seen <= limit + kDrainAtMost;
   });
+  if (!ok) res.set_header("Connection", "close");
   if (over || (!ok && res.status == 413)) return BodyRead::kTooLarge;
   return ok ? BodyRead::kOk : BodyRead::kFailed;
 }
