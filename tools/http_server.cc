@@ -212,10 +212,10 @@ bool ReadsBody(std::string_view method) {
 
 enum class BodyRead { kOk, kTooLarge, kFailed };
 
-// Reads the request body into *body, keeping at most `limit` bytes. A larger body is read to its
-// end and dropped, so that memory stays bounded whatever the framing (cpp-httplib checks its
-// payload limit only against Content-Length, not for a chunked body) and the connection stays in
-// step with the client.
+// Reads the request body into *body, keeping at most `limit` bytes, so that memory stays bounded
+// whatever the framing (cpp-httplib checks its payload limit only against Content-Length, not for
+// a chunked body). A larger body is read on and dropped, so that the connection stays in step
+// with the client — up to 1 MiB more; past that the answer closes the connection.
 BodyRead ReadBody(const httplib::Request& req, httplib::Response& res,
                   const httplib::ContentReader& reader, size_t limit, std::string* body) {
   if (!HasBody(req)) return BodyRead::kOk;
