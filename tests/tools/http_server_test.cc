@@ -873,6 +873,29 @@ TEST_F(HttpLimitsTest, BodyOverMaxBatchBytesIs413WhateverItsFraming) {
   EXPECT_EQ(Post(Ndjson(lines), kNdjson).status, 200);
 }
 
+TEST_F(HttpLimitsTest, EndlessChunkedBodyIsCutOffWith413AndClose) {
+  RawConnection c(port_);
+  ASSERT_TRUE(c.connected());
+  ASSERT_TRUE(
+      c.Send("POST /v1/events HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-ndjson\r\n"
+             "Transfer-Encoding: chunked\r\n\r\n"));
+  // 64 KiB chunks for as long as the server reads them (at most 64 MiB): it must stop reading
+  // about 1 MiB past the limit and answer, instead of draining forever.
+  const std::string chunk = StrCat("10000\r\n", std::string(65536, 'a'), "\r\n");
+  size_t sent = 0;
+  Reply r;
+  for (int i = 0; i < 1024 && r.status == 0; ++i) {
+    if (!c.Send(chunk)) break;
+    sent += 65536;
+    if (sent >= (2u << 20)) r = c.ReadResponse(100);
+  }
+  if (r.status == 0) r = c.ReadResponse();
+  EXPECT_TRUE(IsError(r, 413, "too_large")) << r;
+  EXPECT_EQ(r.Header("Connection"), "close");
+  EXPECT_LT(sent, size_t{64} << 20);
+  EXPECT_EQ(Get("/healthz").status, 200);
+}
+
 // ---- Auth ------------------------------------------------------------------------------------
 
 constexpr char kPublisher[] = "publisher-token-0001";
