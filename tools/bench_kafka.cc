@@ -57,13 +57,7 @@ bool StartPipeline(const CommonFlags& flags, Pipeline* p) {
   consumers::EmbeddedBrokerOptions bo;
   bo.partitions = static_cast<int>(config->ledger.partitions);
   absl::Status s = consumers::EmbeddedBroker::Start(bo, &p->broker);
-  consumers::ServiceOptions options;
-  options.data_dir = flags.data_dir;
-  options.ledger = config->ledger;
-  options.runner.rules = config->rules;
-  options.inbox.codec = config->codec;
-  options.kafka = config->kafka;
-  options.changelog.interval_ms = config->changelog_interval_ms;
+  consumers::ServiceOptions options = ServiceOptionsFor(*config, flags.data_dir);
   if (s.ok()) {
     options.kafka_mode = p->broker->bootstrap();
     s = consumers::Service::Start(options, &p->service);

@@ -215,6 +215,18 @@ absl::StatusOr<Config> LoadConfig(const std::string& path) {
   return config;
 }
 
+consumers::ServiceOptions ServiceOptionsFor(const Config& config, const std::string& data_dir) {
+  consumers::ServiceOptions options;
+  options.data_dir = data_dir;
+  options.ledger = config.ledger;
+  options.runner.rules = config.rules;
+  options.inbox.codec = config.codec;
+  options.kafka = config.kafka;
+  options.changelog.interval_ms = config.changelog_interval_ms;
+  options.kafka_mode = config.kafka_mode;
+  return options;
+}
+
 std::string ResolveDataDir(const std::string& flag, const std::string& config_path) {
   if (!flag.empty()) return flag;
   if (!config_path.empty()) {

@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "consumers/kafka.h"
+#include "consumers/service.h"
 #include "ledger/codec.h"
 #include "ledger/ledger.h"
 #include "projections/rules.h"
@@ -36,6 +37,9 @@ struct Config {
 
 // Loads `path` (empty: the defaults). InvalidArgument naming the key on a bad key or value.
 absl::StatusOr<Config> LoadConfig(const std::string& path);
+
+// The pipeline's options from the config, for the ledger in `data_dir` (kafka_mode as configured).
+consumers::ServiceOptions ServiceOptionsFor(const Config& config, const std::string& data_dir);
 
 // The data dir of a command: `flag` when given, else the config file's data_dir (a config that
 // cannot be read is left for the command to report), else ./rapport-data.

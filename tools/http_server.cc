@@ -724,36 +724,46 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() { Stop(); }
 
-absl::Status ValidateHttpOptions(const HttpOptions& options) {
+namespace {
+
+// What Start needs from the options once checked: the address and the tokens (when auth is on).
+struct CheckedHttpOptions {
   std::string host;
   int port = 0;
-  RETURN_IF_ERROR(ParseListen(options.listen, &host, &port));
+  std::optional<TokenSet> tokens;
+};
+
+absl::StatusOr<CheckedHttpOptions> CheckHttpOptions(const HttpOptions& options) {
+  CheckedHttpOptions checked;
+  RETURN_IF_ERROR(ParseListen(options.listen, &checked.host, &checked.port));
   if (!options.tokens_file.empty()) {
     auto tokens = TokenSet::Load(options.tokens_file);
     if (!tokens.ok()) return absl::InvalidArgumentError(tokens.status().message());
-  } else if (!IsLoopback(host) && !options.insecure) {
+    checked.tokens = *std::move(tokens);
+  } else if (!IsLoopback(checked.host) && !options.insecure) {
     return absl::FailedPreconditionError(AbslView(StrCat(
         "refusing to listen on ", options.listen,
         " without auth: anyone who can reach it could read and write every customer's ledger. "
         "Set auth.tokens_file in the config, or pass --insecure to serve it unauthenticated")));
   }
-  return absl::OkStatus();
+  return checked;
+}
+
+}  // namespace
+
+absl::Status ValidateHttpOptions(const HttpOptions& options) {
+  return CheckHttpOptions(options).status();
 }
 
 absl::Status HttpServer::Start(const HttpOptions& options, consumers::Service* service,
                                std::unique_ptr<HttpServer>* out) {
-  RETURN_IF_ERROR(ValidateHttpOptions(options));
-  std::string host;
-  int port = 0;
-  RETURN_IF_ERROR(ParseListen(options.listen, &host, &port));
+  ASSIGN_OR_RETURN(CheckedHttpOptions checked, CheckHttpOptions(options));
+  const std::string& host = checked.host;
+  const int port = checked.port;
   auto impl = std::make_unique<Impl>();
   impl->options = options;
   impl->service = service;
-  if (!options.tokens_file.empty()) {
-    auto tokens = TokenSet::Load(options.tokens_file);
-    if (!tokens.ok()) return absl::InvalidArgumentError(tokens.status().message());
-    impl->tokens = *std::move(tokens);
-  }
+  impl->tokens = std::move(checked.tokens);
   httplib::Server& s = impl->server;
   int threads = std::max(1, options.threads);
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };

@@ -245,20 +245,21 @@ std::string RenderMetrics(const consumers::Service& service, const HttpMetrics* 
   }
 
   auto projections = service.runner()->Status();
-  Help(&out, "rapport_projection_lag_records", "gauge",
-       "Committed records a projection has not applied yet.");
-  for (const auto& p : projections) {
-    Sample(&out, "rapport_projection_lag_records",
-           StrCat("projection=\"", projections::ProjectionName(p.kind), "\""),
-           static_cast<double>(p.behind));
-  }
-  Help(&out, "rapport_projection_applied_records", "gauge",
-       "Records applied in a projection's current version.");
-  for (const auto& p : projections) {
-    Sample(&out, "rapport_projection_applied_records",
-           StrCat("projection=\"", projections::ProjectionName(p.kind), "\""),
-           static_cast<double>(p.applied));
-  }
+  // One gauge per projection, labelled with its name.
+  auto per_projection = [&](std::string_view name, std::string_view help,
+                            uint64_t projections::ProjectionStatus::*field) {
+    Help(&out, name, "gauge", help);
+    for (const auto& p : projections) {
+      Sample(&out, name, StrCat("projection=\"", projections::ProjectionName(p.kind), "\""),
+             static_cast<double>(p.*field));
+    }
+  };
+  per_projection("rapport_projection_lag_records",
+                 "Committed records a projection has not applied yet.",
+                 &projections::ProjectionStatus::behind);
+  per_projection("rapport_projection_applied_records",
+                 "Records applied in a projection's current version.",
+                 &projections::ProjectionStatus::applied);
   Help(&out, "rapport_projection_version", "gauge",
        "The current version of a projection (a rebuild makes a new one).");
   for (const auto& p : projections) {

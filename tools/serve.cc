@@ -118,14 +118,8 @@ int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
     }
   }
   sigset_t signals = BlockStopSignals();
-  consumers::ServiceOptions options;
-  options.data_dir = flags.data_dir;
-  options.ledger = config->ledger;
-  options.runner.rules = config->rules;
-  options.inbox.codec = config->codec;
-  options.kafka = config->kafka;
-  options.changelog.interval_ms = config->changelog_interval_ms;
-  options.kafka_mode = serve.kafka.empty() ? config->kafka_mode : serve.kafka;
+  consumers::ServiceOptions options = ServiceOptionsFor(*config, flags.data_dir);
+  if (!serve.kafka.empty()) options.kafka_mode = serve.kafka;
   std::unique_ptr<consumers::Service> service;
   absl::Status s = consumers::Service::Start(options, &service);
   if (!s.ok()) {
