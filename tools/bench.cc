@@ -146,7 +146,7 @@ int RunBenchAppend(const CommonFlags& flags, const BenchFlags& bench) {
   AppendFigures f = AppendAll(*ledger, lines, bench, config.codec, isatty(2));
   if (!f.ok) return kExitRuntime;
   ledger::LedgerStats stats = ledger->stats();
-  std::string out = StrCat("{\"bench\":\"append\",\"events\":", f.events);
+  std::string out = StrCat(BenchJsonHead("append"), ",\"events\":", f.events);
   AppendNumber(&out, "seconds", f.seconds);
   AppendNumber(&out, "events_per_s", f.events / f.seconds);
   AppendNumber(&out, "p50_us", Percentile(f.batch_us, 0.5));
@@ -193,7 +193,7 @@ int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench) {
         report.ok() ? report->reason.c_str() : std::string(report.status().message()).c_str());
     return kExitRuntime;
   }
-  std::string out = StrCat("{\"bench\":\"replay\",\"events\":", report->records);
+  std::string out = StrCat(BenchJsonHead("replay"), ",\"events\":", report->records);
   AppendNumber(&out, "seconds", secs);
   AppendNumber(&out, "events_per_s", report->records / secs);
   out.append(StrCat(",\"customers\":", report->customers, ",\"threads\":",
@@ -269,7 +269,7 @@ int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
     std::fprintf(stderr, "bench: rebuild failed: %s\n", std::string(s.message()).c_str());
     return kExitRuntime;
   }
-  std::string out = StrCat("{\"bench\":\"rebuild\",\"projections\":3,\"events\":", events);
+  std::string out = StrCat(BenchJsonHead("rebuild"), ",\"projections\":3,\"events\":", events);
   AppendNumber(&out, "seconds", secs);
   AppendNumber(&out, "events_per_s", events / secs);
   // CPU time is less sensitive than wall time to other work on a shared machine: with both
@@ -377,7 +377,7 @@ int RunBenchQuery(const CommonFlags& flags, const BenchFlags& bench) {
   }
   std::sort(query_us.begin(), query_us.end());
   std::sort(fold_us.begin(), fold_us.end());
-  std::string out = StrCat("{\"bench\":\"query\",\"lookups\":", kLookups);
+  std::string out = StrCat(BenchJsonHead("query"), ",\"lookups\":", kLookups);
   AppendNumber(&out, "lookup_p50_us", Percentile(lookup_us, 0.5));
   AppendNumber(&out, "lookup_p99_us", Percentile(lookup_us, 0.99));
   out.append(

@@ -1,5 +1,7 @@
 #include "tools/bench_common.h"
 
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -39,6 +41,23 @@ std::vector<std::string> MakeWorkload(const BenchFlags& bench) {
                static_cast<unsigned long long>(bench.customers),
                SecondsBetween(start, BenchClock::now()));
   return lines;
+}
+
+std::string BenchJsonHead(std::string_view name) {
+  const char* allocator = "glibc";
+  if (dlsym(RTLD_DEFAULT, "mi_version") != nullptr) {
+    allocator = "mimalloc";
+  } else if (dlsym(RTLD_DEFAULT, "mallctl") != nullptr) {
+    allocator = "jemalloc";
+  } else if (dlsym(RTLD_DEFAULT, "tc_malloc") != nullptr) {
+    allocator = "tcmalloc";
+  }
+  std::string out = "{\"bench\":\"";
+  out.append(name);
+  out.append("\",\"allocator\":\"");
+  out.append(allocator);
+  out.append("\"");
+  return out;
 }
 
 double Percentile(const std::vector<double>& sorted, double q) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tools/commands.h"
@@ -22,6 +23,11 @@ bool PrepareBenchDir(const std::string& dir);
 
 // The gen workload of `bench` (customers, events, seed), one JSON line per event.
 std::vector<std::string> MakeWorkload(const BenchFlags& bench);
+
+// The opening of a benchmark's JSON line: {"bench":"NAME","allocator":"…" — the malloc that
+// served the run (mimalloc when the program is linked with it or it is preloaded, else glibc),
+// since allocation is a fifth of the CPU of the projection benchmarks.
+std::string BenchJsonHead(std::string_view name);
 
 // The value at quantile `q` (0..1) of `sorted` (ascending); 0 when empty.
 double Percentile(const std::vector<double>& sorted, double q);

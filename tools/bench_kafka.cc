@@ -154,11 +154,11 @@ int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench) {
   auto st = p.service->status();
   std::fprintf(stderr, "\n");
   std::printf(
-      "{\"bench\":\"ingest\",\"events\":%zu,\"records\":%llu,\"stored\":%llu,"
+      "%s,\"events\":%zu,\"records\":%llu,\"stored\":%llu,"
       "\"duplicates\":%llu,\"rejected\":%llu,\"lost_to_retention\":%llu,\"seconds\":%.3f,"
       "\"events_per_s\":%.0f,\"all_stages_seconds\":%.3f,\"all_stages_events_per_s\":%.0f,"
       "\"relayed\":%llu,\"changelog_messages\":%llu}\n",
-      events.size(), static_cast<unsigned long long>(records),
+      BenchJsonHead("ingest").c_str(), events.size(), static_cast<unsigned long long>(records),
       static_cast<unsigned long long>(stored), static_cast<unsigned long long>(st.inbox.duplicates),
       static_cast<unsigned long long>(st.inbox.rejected),
       static_cast<unsigned long long>(st.inbox.lost_to_retention), SecondsBetween(t0, t1),
@@ -265,11 +265,12 @@ int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate,
   double p50 = Percentile(latency_ms, 0.50), p99 = Percentile(latency_ms, 0.99),
          p999 = Percentile(latency_ms, 0.999), max = Percentile(latency_ms, 1.0);
   std::printf(
-      "{\"bench\":\"latency\",\"rate_per_s\":%d,\"events\":%zu,\"warmup_events\":%d,"
+      "%s,\"rate_per_s\":%d,\"events\":%zu,\"warmup_events\":%d,"
       "\"measured\":%zu,"
       "\"seconds\":%.3f,\"visible_p50_ms\":%.2f,\"visible_p99_ms\":%.2f,"
       "\"visible_p999_ms\":%.2f,\"visible_max_ms\":%.2f}\n",
-      rate, events.size(), rate, measured, elapsed, p50, p99, p999, max);
+      BenchJsonHead("latency").c_str(), rate, events.size(), rate, measured, elapsed, p50, p99,
+      p999, max);
   p.service->Stop();
   return measured == to_measure ? kExitOk : kExitRuntime;
 }
