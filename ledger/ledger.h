@@ -221,6 +221,10 @@ class Ledger {
   // false; `fn` may move from the record it is given. DataLoss on an undecodable record.
   absl::Status ScanPartition(PartitionId partition, Position from,
                              const std::function<bool(StoredRecord&)>& fn) const;
+  // The same scan without copies: `fn` sees each record as views that are valid only during
+  // the call (a bulk reader copies what it keeps).
+  absl::Status ScanPartitionViews(PartitionId partition, Position from,
+                                  const std::function<bool(const RecordView&)>& fn) const;
   // The customer an identity resolves to, or nullopt.
   absl::StatusOr<std::optional<std::string>> LookupIdentity(const Identity& identity) const;
 

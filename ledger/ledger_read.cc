@@ -135,6 +135,17 @@ absl::Status Ledger::ScanPartition(PartitionId partition, Position from,
   return ToStatus(it->status(), "scanning a partition");
 }
 
+absl::Status Ledger::ScanPartitionViews(PartitionId partition, Position from,
+                                        const std::function<bool(const RecordView&)>& fn) const {
+  std::unique_ptr<rocksdb::Iterator> it = NewScan(partition);
+  std::string scratch;
+  for (it->Seek(RecordKey(partition, from)); it->Valid(); it->Next()) {
+    ASSIGN_OR_RETURN(RecordView rec, DecodeRecordView(ToView(it->value()), &scratch));
+    if (!fn(rec)) break;
+  }
+  return ToStatus(it->status(), "scanning a partition");
+}
+
 absl::StatusOr<std::optional<std::string>> Ledger::LookupIdentity(const Identity& identity) const {
   if (!NormalizeIdentityValue(identity.kind, identity.value)) return std::nullopt;
   std::string value;

@@ -142,31 +142,61 @@ absl::StatusOr<Event> EventOfRecord(const StoredRecord& record) {
   return event;
 }
 
-absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes) {
+namespace {
+
+// The verified LedgerRecord in `bytes` (copied to `scratch` when misaligned), with its hashes
+// and canonical bytes present; null when it is not one.
+const schemas::LedgerRecord* VerifiedRecord(std::string_view bytes, std::string* scratch) {
   // FlatBuffers reads scalars in place and needs them aligned; RocksDB values need not be.
-  thread_local std::string aligned;
   if (reinterpret_cast<uintptr_t>(bytes.data()) % 8 != 0) {
-    aligned.assign(bytes);  // heap storage (records exceed the small-string buffer): 16-aligned
-    bytes = aligned;
+    scratch->assign(bytes);  // heap storage (records exceed the small-string buffer): 16-aligned
+    bytes = *scratch;
   }
   flatbuffers::Verifier verifier(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   if (!schemas::LedgerRecordBufferHasIdentifier(bytes.data()) ||
       !schemas::VerifyLedgerRecordBuffer(verifier)) {
-    return absl::DataLossError("stored record is not a valid LedgerRecord");
+    return nullptr;
   }
   const auto* fb = schemas::GetLedgerRecord(bytes.data());
+  if (!fb->chain_hash() || fb->chain_hash()->size() != 32 || !fb->customer_hash() ||
+      fb->customer_hash()->size() != 32 || !fb->canonical()) {
+    return nullptr;
+  }
+  return fb;
+}
+
+std::string_view ViewOf(const flatbuffers::String* s) {
+  return s == nullptr ? std::string_view() : std::string_view(s->data(), s->size());
+}
+
+}  // namespace
+
+absl::StatusOr<RecordView> DecodeRecordView(std::string_view bytes, std::string* scratch) {
+  const schemas::LedgerRecord* fb = VerifiedRecord(bytes, scratch);
+  if (fb == nullptr) return absl::DataLossError("stored record is not a valid LedgerRecord");
+  RecordView r;
+  r.partition = PartitionId(fb->partition());
+  r.position = Position(fb->position());
+  r.seq = Seq(fb->seq());
+  r.occurred_at = Timestamp{fb->occurred_at()};
+  r.customer_id = ViewOf(fb->customer_id());
+  r.canonical = std::string_view(reinterpret_cast<const char*>(fb->canonical()->data()),
+                                 fb->canonical()->size());
+  return r;
+}
+
+absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes) {
+  thread_local std::string aligned;
+  const schemas::LedgerRecord* fb = VerifiedRecord(bytes, &aligned);
+  if (fb == nullptr) return absl::DataLossError("stored record is not a valid LedgerRecord");
   StoredRecord r;
   r.partition = PartitionId(fb->partition());
   r.position = Position(fb->position());
-  if (fb->customer_id()) r.customer_id = fb->customer_id()->str();
+  r.customer_id = ViewOf(fb->customer_id());
   r.seq = Seq(fb->seq());
   r.recorded_at = Timestamp{fb->recorded_at()};
   r.occurred_at = Timestamp{fb->occurred_at()};
-  if (fb->event_id()) r.event_id = fb->event_id()->str();
-  if (!fb->chain_hash() || fb->chain_hash()->size() != 32 || !fb->customer_hash() ||
-      fb->customer_hash()->size() != 32 || !fb->canonical()) {
-    return absl::DataLossError("stored record lacks its hashes or canonical bytes");
-  }
+  r.event_id = ViewOf(fb->event_id());
   std::memcpy(r.chain_hash.data(), fb->chain_hash()->data(), 32);
   std::memcpy(r.customer_hash.data(), fb->customer_hash()->data(), 32);
   r.canonical.assign(reinterpret_cast<const char*>(fb->canonical()->data()),

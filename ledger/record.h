@@ -76,6 +76,20 @@ absl::StatusOr<Event> EventOfRecord(const StoredRecord& record);
 // Decodes and verifies a LedgerRecord buffer; DataLoss when it is not one.
 absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes);
 
+// The members of a stored record that a bulk reader (a projection rebuild) needs, as views into
+// the record's bytes rather than copies: valid while those bytes are.
+struct RecordView {
+  PartitionId partition;
+  Position position;
+  Seq seq;
+  Timestamp occurred_at;
+  std::string_view customer_id;
+  std::string_view canonical;  // CONTRACT §7 canonical bytes
+};
+// Verifies a LedgerRecord buffer as DecodeRecord does and views into it. FlatBuffers needs the
+// buffer 8-aligned: a misaligned one is copied to `scratch` first, and the views point there.
+absl::StatusOr<RecordView> DecodeRecordView(std::string_view bytes, std::string* scratch);
+
 // The members of a canonical record that sit outside the event.
 struct CanonicalEnvelope {
   std::string customer_id;

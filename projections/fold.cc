@@ -54,6 +54,17 @@ absl::StatusOr<ledger::Event> ParseStoredEvent(std::string_view event_json) {
 }
 
 absl::Status ReadTouch(const ledger::StoredRecord& record, Touch* touch) {
+  ledger::RecordView view;
+  view.partition = record.partition;
+  view.position = record.position;
+  view.seq = record.seq;
+  view.occurred_at = record.occurred_at;
+  view.customer_id = record.customer_id;
+  view.canonical = record.canonical;
+  return ReadTouch(view, touch);
+}
+
+absl::Status ReadTouch(const ledger::RecordView& record, Touch* touch) {
   touch->seq = record.seq.value();
   touch->position = record.position.value();
   // The fast path, which fills the event in place: all but corrupt or unusual records.

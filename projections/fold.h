@@ -30,6 +30,8 @@ absl::StatusOr<ledger::Event> ParseStoredEvent(std::string_view event_json);
 // Fills `*touch` (default-constructed) from a stored record: its event, seq and position. DataLoss
 // when its canonical bytes do not hold an event.
 absl::Status ReadTouch(const ledger::StoredRecord& record, Touch* touch);
+// The same from a record's views (a rebuild's scan).
+absl::Status ReadTouch(const ledger::RecordView& record, Touch* touch);
 
 // Decodes a stored record into a Touch (and, when asked, the event's JSON). DataLoss when its
 // canonical bytes do not hold an event.

@@ -506,8 +506,8 @@ class Runner::PartitionPass {
 
   // Applies one record (its customer, position and parsed touch) to every version whose
   // checkpoint is before it.
-  absl::Status Apply(const std::string& customer, uint64_t position, const SharedTouch& touch) {
-    auto [it, inserted] = cache_.try_emplace(customer);
+  absl::Status Apply(std::string_view customer, uint64_t position, const SharedTouch& touch) {
+    auto [it, inserted] = cache_.try_emplace(AbslView(customer));
     Projections& projections = it->second;
     if (inserted) projections.resize(versions_.size());
     for (size_t vi = 0; vi < versions_.size(); ++vi) {
@@ -525,7 +525,7 @@ class Runner::PartitionPass {
                        StateKey(v->kind, v->number, customer), &value);
         }
         if (s.ok()) {
-          TouchLoader loader = LoaderFor(*runner_->ledger_, customer);
+          TouchLoader loader = LoaderFor(*runner_->ledger_, std::string(customer));
           RETURN_IF_ERROR(cp->Decode(value, &loader));
         } else if (!s.IsNotFound()) {
           return ledger::ToStatus(s, "reading projection state");
@@ -871,11 +871,34 @@ absl::Status Runner::RebuildPass(const std::vector<Version*>& versions, uint64_t
   // end of every partition.
   constexpr size_t kWorkers = 2;
   constexpr size_t kMaxQueued = 16;  // chunks per worker: bounds memory
+  // A chunk holds what the workers need of its records, not decoded records: their customer ids
+  // and canonical bytes end to end in one buffer (one allocation a chunk, not four a record).
   struct Chunk {
+    struct Item {
+      uint64_t position = 0;
+      uint64_t seq = 0;
+      int64_t occurred_at = 0;
+      uint32_t customer_at = 0;  // offsets and sizes in `bytes`
+      uint32_t customer_size = 0;
+      uint32_t canonical_at = 0;
+      uint32_t canonical_size = 0;
+      uint8_t worker = 0;
+    };
     uint32_t partition = 0;
     bool end = false;  // the partition's last chunk was the one before
-    std::vector<ledger::StoredRecord> records;
-    std::vector<uint8_t> worker;  // by record
+    std::string bytes;
+    std::vector<Item> items;
+
+    ledger::RecordView View(const Item& item) const {
+      ledger::RecordView v;
+      v.partition = ledger::PartitionId(partition);
+      v.position = ledger::Position(item.position);
+      v.seq = ledger::Seq(item.seq);
+      v.occurred_at = ledger::Timestamp{item.occurred_at};
+      v.customer_id = std::string_view(bytes).substr(item.customer_at, item.customer_size);
+      v.canonical = std::string_view(bytes).substr(item.canonical_at, item.canonical_size);
+      return v;
+    }
   };
   using ChunkPtr = std::shared_ptr<const Chunk>;
   std::vector<ledger::PartitionHead> heads = ledger_->Heads();
@@ -931,9 +954,9 @@ absl::Status Runner::RebuildPass(const std::vector<Version*>& versions, uint64_t
         if (pass->Full()) s = pass->WriteAll(tag);
         // Each worker parses its own records: the events live and die on one thread (memory
         // freed on another thread than it was allocated on is slow to free with glibc).
-        for (size_t i = 0; s.ok() && i < chunk->records.size(); ++i) {
-          if (chunk->worker[i] != w) continue;
-          const ledger::StoredRecord& record = chunk->records[i];
+        for (size_t i = 0; s.ok() && i < chunk->items.size(); ++i) {
+          if (chunk->items[i].worker != w) continue;
+          const ledger::RecordView record = chunk->View(chunk->items[i]);
           auto touch = std::make_shared<Touch>();
           s = ReadTouch(record, touch.get());
           if (s.ok()) s = pass->Apply(record.customer_id, record.position.value(), touch);
@@ -973,6 +996,7 @@ absl::Status Runner::RebuildPass(const std::vector<Version*>& versions, uint64_t
   // worker idle. A customer lives in one partition: the map starts afresh with each.
   absl::flat_hash_map<std::string, uint8_t> owner;
   uint64_t given[kWorkers] = {};
+  size_t chunk_bytes = 0;  // the size of the last chunk's buffer, to reserve the next one's
   for (size_t p = 0; p < heads.size() && scan.ok(); ++p) {
     const ledger::PartitionHead& head = heads[p];
     uint64_t from = UINT64_MAX;
@@ -980,25 +1004,34 @@ absl::Status Runner::RebuildPass(const std::vector<Version*>& versions, uint64_t
     while (scan.ok() && from < head.position.value()) {
       auto chunk = std::make_shared<Chunk>();
       chunk->partition = static_cast<uint32_t>(p);
-      scan = ledger_->ScanPartition(head.partition, ledger::Position(from + 1),
-                                    [&](ledger::StoredRecord& r) {
-                                      if (r.position > head.position) return false;
-                                      chunk->records.push_back(std::move(r));
-                                      return chunk->records.size() < options_.batch_records;
-                                    });
-      if (!scan.ok() || chunk->records.empty()) break;
-      chunk->worker.reserve(chunk->records.size());
-      for (const auto& record : chunk->records) {
-        auto [it, inserted] = owner.try_emplace(record.customer_id);
-        if (inserted) {
-          it->second = static_cast<uint8_t>(std::min_element(std::begin(given), std::end(given)) -
-                                            std::begin(given));
-        }
-        ++given[it->second];
-        chunk->worker.push_back(it->second);
-      }
-      from = chunk->records.back().position.value();
-      size_t n = chunk->records.size();
+      chunk->items.reserve(options_.batch_records);
+      chunk->bytes.reserve(chunk_bytes + chunk_bytes / 8);
+      scan = ledger_->ScanPartitionViews(
+          head.partition, ledger::Position(from + 1), [&](const ledger::RecordView& r) {
+            if (r.position > head.position) return false;
+            Chunk::Item& item = chunk->items.emplace_back();
+            item.position = r.position.value();
+            item.seq = r.seq.value();
+            item.occurred_at = r.occurred_at.micros;
+            item.customer_at = static_cast<uint32_t>(chunk->bytes.size());
+            item.customer_size = static_cast<uint32_t>(r.customer_id.size());
+            chunk->bytes.append(r.customer_id);
+            item.canonical_at = static_cast<uint32_t>(chunk->bytes.size());
+            item.canonical_size = static_cast<uint32_t>(r.canonical.size());
+            chunk->bytes.append(r.canonical);
+            auto [it, inserted] = owner.try_emplace(AbslView(r.customer_id));
+            if (inserted) {
+              it->second = static_cast<uint8_t>(
+                  std::min_element(std::begin(given), std::end(given)) - std::begin(given));
+            }
+            ++given[it->second];
+            item.worker = it->second;
+            return chunk->items.size() < options_.batch_records;
+          });
+      if (!scan.ok() || chunk->items.empty()) break;
+      chunk_bytes = chunk->bytes.size();
+      from = chunk->items.back().position;
+      size_t n = chunk->items.size();
       in_flight.push_back(chunk);
       if (!hand_out(std::move(chunk))) break;
       reap();

@@ -334,6 +334,72 @@ TEST_F(LedgerTest, AsOfFiltersByOccurredAt) {
   EXPECT_EQ(after[0].event_id, "e2");
 }
 
+TEST_F(LedgerTest, ScanPartitionViewsSeesWhatScanPartitionDecodes) {
+  for (int i = 0; i < 40; ++i) {
+    AppendOne(InquiryJson("e" + std::to_string(i), "C-" + std::to_string(i % 7)));
+  }
+  size_t total = 0;
+  size_t expected = 0;  // every partition is scanned from position 2
+  for (const PartitionHead& head : ledger_->Heads()) {
+    if (head.position.value() > 1) expected += head.position.value() - 1;
+  }
+  for (uint32_t p = 0; p < ledger_->Heads().size(); ++p) {
+    std::vector<StoredRecord> decoded;
+    ASSERT_OK(ledger_->ScanPartition(PartitionId(p), Position(2), [&](StoredRecord& r) {
+      decoded.push_back(std::move(r));
+      return true;
+    }));
+    size_t i = 0;
+    ASSERT_OK(ledger_->ScanPartitionViews(PartitionId(p), Position(2), [&](const RecordView& v) {
+      EXPECT_LT(i, decoded.size());
+      if (i >= decoded.size()) return false;
+      const StoredRecord& r = decoded[i++];
+      EXPECT_EQ(v.partition, r.partition);
+      EXPECT_EQ(v.position, r.position);
+      EXPECT_EQ(v.seq, r.seq);
+      EXPECT_EQ(v.occurred_at, r.occurred_at);
+      EXPECT_EQ(v.customer_id, r.customer_id);
+      EXPECT_EQ(v.canonical, r.canonical);
+      return true;
+    }));
+    EXPECT_EQ(i, decoded.size());
+    total += decoded.size();
+  }
+  EXPECT_EQ(total, expected);
+  // Stopping early (C-1 has six records).
+  size_t seen = 0;
+  ASSERT_OK(ledger_->ScanPartitionViews(PartitionId(PartitionFor("C-1", 4)), Position(1),
+                                        [&](const RecordView&) { return ++seen < 2; }));
+  EXPECT_EQ(seen, 2u);
+}
+
+TEST(RecordViewTest, MisalignedBytesAreCopiedAndCorruptOnesRefused) {
+  StoredRecord record;
+  record.partition = PartitionId(3);
+  record.position = Position(17);
+  record.seq = Seq(5);
+  record.occurred_at = *ParseRfc3339("2026-02-01T00:00:00Z");
+  record.customer_id = "C-9";
+  record.event_id = "e9";
+  record.canonical = std::string(600, 'x');
+  std::string encoded = EncodeRecord(record);
+  // One byte in: the FlatBuffers scalars are misaligned and must be read from a copy.
+  std::string shifted = "." + encoded;
+  std::string scratch;
+  ASSERT_OK_AND_ASSIGN(RecordView v,
+                       DecodeRecordView(std::string_view(shifted).substr(1), &scratch));
+  EXPECT_EQ(scratch, encoded);
+  EXPECT_EQ(v.partition, record.partition);
+  EXPECT_EQ(v.position, record.position);
+  EXPECT_EQ(v.seq, record.seq);
+  EXPECT_EQ(v.occurred_at, record.occurred_at);
+  EXPECT_EQ(v.customer_id, "C-9");
+  EXPECT_EQ(v.canonical, record.canonical);
+  EXPECT_THAT(
+      DecodeRecordView(encoded.substr(0, encoded.size() / 2), &scratch),
+      testing::StatusIs(absl::StatusCode::kDataLoss, HasSubstr("not a valid LedgerRecord")));
+}
+
 TEST_F(LedgerTest, PartitionCountIsFixedAtCreation) {
   LedgerOptions options;
   options.expect_partitions = 8;
