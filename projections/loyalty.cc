@@ -304,7 +304,7 @@ std::string_view Relationship(const LoyaltyState& s, int64_t as_of, const Rules&
   return recent >= 3 ? "loyal" : "repeat";
 }
 
-constexpr uint64_t kStateVersion = 1;
+constexpr uint64_t kStateVersion = 2;  // 2: variable-length integers
 
 }  // namespace
 

@@ -17,7 +17,7 @@ namespace json = ledger::json;
 
 // Bumped whenever the encoding changes; a stored state of another version fails to decode (the
 // runner then reports it as corrupt, and a rebuild recreates it).
-constexpr uint64_t kStateVersion = 1;
+constexpr uint64_t kStateVersion = 2;  // 2: variable-length integers
 
 // 0.5^(age_days / half_life_days), age_days = seconds ÷ 86400 (CONTRACT §4). `age_micros` ≥ 0.
 double Decay(int64_t age_micros, double half_life_days) {
@@ -480,7 +480,7 @@ bool Count(StateReader* r, uint64_t* n, uint64_t max) { return r->U64(n) && *n <
 
 bool DecodeProfileState(std::string_view bytes, ProfileState* s) {
   StateReader r(bytes);
-  const uint64_t max_elements = bytes.size() / 8;
+  const uint64_t max_elements = bytes.size();  // every element takes at least one byte
   uint64_t version, n;
   if (!r.U64(&version) || version != kStateVersion) return false;
   if (!r.Str(&s->customer_id) || !r.U64(&s->seq) || !r.Bool(&s->has_events) ||

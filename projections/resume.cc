@@ -15,7 +15,7 @@ using ledger::Timestamp;
 
 // Bumped whenever the encoding changes, so that an old state is rejected (and rebuilt) instead of
 // misread.
-constexpr uint64_t kStateVersion = 1;
+constexpr uint64_t kStateVersion = 2;  // 2: variable-length integers
 
 // Open conversations, commitments, orders and cases are few per customer, so linear searches over
 // small vectors beat node-based maps (no allocation per entry, cache-friendly).

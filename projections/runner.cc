@@ -124,7 +124,7 @@ struct Snapshot {
   bool Decode(std::string_view bytes) {
     StateReader r(bytes);
     uint64_t n = 0;
-    if (!r.U64(&max_seq) || !r.U64(&n) || n > bytes.size() / 8) return false;
+    if (!r.U64(&max_seq) || !r.U64(&n) || n > bytes.size()) return false;
     pending_seqs.resize(n);
     for (auto& s : pending_seqs) {
       if (!r.U64(&s)) return false;
@@ -259,7 +259,7 @@ struct CustomerProjection {
     if (!r.I64(&last_occurred) || !r.U64(&max_seq) || !r.I64(&settled_time) ||
         !r.U64(&settled_seq) || !r.U64(&settled_count) || !r.U64(&next_snapshot) ||
         !r.Str(&state) || !settled->Decode(state) || !r.Str(&state) || !full->Decode(state) ||
-        !r.Str(&rendered) || !r.U64(&n) || n > bytes.size() / 8) {
+        !r.Str(&rendered) || !r.U64(&n) || n > bytes.size()) {
       return bad();
     }
     pending_seqs.resize(n);
@@ -333,6 +333,12 @@ std::string CurrentKey(ProjectionKind kind) { return StrCat("current/", Projecti
 std::string FingerprintKey(ProjectionKind kind, uint32_t version) {
   return StrCat("fingerprint/", ProjectionName(kind), "/", version);
 }
+// What a version's states were built with: the rules, and the format of the stored states (a
+// version stored in another format is rebuilt like one built with other rules).
+constexpr std::string_view kStateFormat = "state/v2;";
+std::string StoredFingerprint(const Rules& rules) {
+  return StrCat(kStateFormat, rules.Fingerprint());
+}
 std::string CheckpointKey(ProjectionKind kind, uint32_t version, uint32_t partition) {
   return StrCat("checkpoint/", ProjectionName(kind), "/", version, "/", partition);
 }
@@ -399,7 +405,7 @@ absl::Status Runner::Open(ledger::Ledger* ledger, const RunnerOptions& options,
 
 absl::Status Runner::LoadVersions() {
   rocksdb::DB* db = ledger_->db();
-  const std::string fingerprint = options_.rules.Fingerprint();
+  const std::string fingerprint = StoredFingerprint(options_.rules);
   rocksdb::WriteBatch batch;
   absl::MutexLock lock(&mu_);
   for (ProjectionKind kind : kAllProjections) {
@@ -1063,9 +1069,13 @@ absl::Status Runner::CatchUp() {
   std::vector<Version*> versions;
   std::vector<uint32_t> numbers;
   for (auto& v : current_) {
+    // A version from other rules (or another state format) waits for its rebuild: adding to its
+    // states would be wasted, or impossible.
+    if (!v->rules_match) continue;
     versions.push_back(v.get());
     numbers.push_back(v->number);
   }
+  if (versions.empty()) return absl::OkStatus();
   if (versions != live_versions_ || numbers != live_numbers_) {
     live_passes_.clear();
     live_versions_ = std::move(versions);
@@ -1230,7 +1240,7 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
       if (leftovers) {
         DeleteVersion(&start, states_cf_, meta_cf_, kind, v->number, ledger_->partitions());
       }
-      start.Put(meta_cf_, FingerprintKey(kind, v->number), options_.rules.Fingerprint());
+      start.Put(meta_cf_, FingerprintKey(kind, v->number), StoredFingerprint(options_.rules));
       for (uint32_t p = 0; p < ledger_->partitions(); ++p) {
         start.Put(meta_cf_, CheckpointKey(kind, v->number, p), U64Value(0));
       }

@@ -1,6 +1,6 @@
-// A small binary encoding for projection states stored in RocksDB: fixed-width little-endian
-// integers and doubles, length-prefixed strings. Readers fail (return false) on truncated input
-// instead of reading past it.
+// A small binary encoding for projection states stored in RocksDB: variable-length integers
+// (LEB128; zigzag for signed ones), fixed-width little-endian doubles, length-prefixed strings.
+// Readers fail (return false) on truncated input instead of reading past it.
 #ifndef RAPPORT_PROJECTIONS_STATE_CODEC_H_
 #define RAPPORT_PROJECTIONS_STATE_CODEC_H_
 
@@ -14,8 +14,19 @@ namespace rapport::projections {
 class StateWriter {
  public:
   explicit StateWriter(std::string* out) : out_(out) {}
-  void U64(uint64_t v) { out_->append(reinterpret_cast<const char*>(&v), sizeof(v)); }
-  void I64(int64_t v) { U64(static_cast<uint64_t>(v)); }
+  // LEB128: seven bits a byte, low first (a seq or a count is one to three bytes, not eight).
+  void U64(uint64_t v) {
+    char buf[10];
+    size_t n = 0;
+    while (v >= 0x80) {
+      buf[n++] = static_cast<char>(v | 0x80);
+      v >>= 7;
+    }
+    buf[n++] = static_cast<char>(v);
+    out_->append(buf, n);
+  }
+  // Zigzag, so that small negative numbers (-1: none) stay small.
+  void I64(int64_t v) { U64((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
   void F64(double v) { out_->append(reinterpret_cast<const char*>(&v), sizeof(v)); }
   void Bool(bool v) { out_->push_back(v ? 1 : 0); }
   void Str(std::string_view s) {
@@ -30,8 +41,27 @@ class StateWriter {
 class StateReader {
  public:
   explicit StateReader(std::string_view in) : in_(in) {}
-  bool U64(uint64_t* v) { return Raw(v, sizeof(*v)); }
-  bool I64(int64_t* v) { return Raw(v, sizeof(*v)); }
+  bool U64(uint64_t* v) {
+    uint64_t out = 0;
+    for (size_t i = 0; i < in_.size() && i < 10; ++i) {
+      const auto byte = static_cast<uint8_t>(in_[i]);
+      // The tenth byte holds the top bit only.
+      if (i == 9 && byte > 1) return false;
+      out |= static_cast<uint64_t>(byte & 0x7f) << (7 * i);
+      if (byte < 0x80) {
+        in_.remove_prefix(i + 1);
+        *v = out;
+        return true;
+      }
+    }
+    return false;  // truncated, or longer than ten bytes
+  }
+  bool I64(int64_t* v) {
+    uint64_t u;
+    if (!U64(&u)) return false;
+    *v = static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+    return true;
+  }
   bool F64(double* v) { return Raw(v, sizeof(*v)); }
   bool Bool(bool* v) {
     if (in_.empty()) return false;

@@ -587,7 +587,7 @@ TEST_F(ProfileCodecTest, DecodeRejectsTruncatedTrailingAndCorruptBytes) {
   ProfileState s;
   EXPECT_FALSE(DecodeProfileState(bytes + "x", &s));
   std::string other_version = bytes;
-  other_version[0] = 2;
+  other_version[0] = 9;
   EXPECT_FALSE(DecodeProfileState(other_version, &s));
   // Every single-byte corruption either fails or decodes into a state that renders.
   for (size_t i = 0; i < bytes.size(); ++i) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ledger/timestamp.h"
+#include "projections/state_codec.h"
 #include "tests/testing/touches.h"
 
 namespace rapport::projections {
@@ -682,23 +683,27 @@ TEST(ResumeCodecTest, RejectsBadInput) {
   std::string wrong_version = bytes;
   wrong_version[0] = 9;
   EXPECT_FALSE(DecodeResumeState(wrong_version, &d));
-  // A huge count does not allocate: it is rejected. In an empty state the conversation count
-  // follows version, customer_id, seq, has_last_contact, last_contact (at, channel, type,
-  // summary) and actor.
+  // A huge count does not allocate: it is rejected. In an empty state every field is one byte
+  // (integers are varints), and the conversation count follows version, customer_id, seq,
+  // has_last_contact, last_contact (at, channel, type, summary) and actor.
   std::string empty = EncodeResumeState(ResumeState());
-  constexpr size_t kConversationsAt = 8 + 8 + 8 + 1 + (8 + 8 + 8 + 1) + 1;
+  constexpr size_t kConversationsAt = 9;
   ASSERT_TRUE(DecodeResumeState(empty, &d));
+  ASSERT_EQ(empty[kConversationsAt], '\0');
   std::string huge = empty;
-  huge.replace(kConversationsAt, 8, std::string(8, '\xff'));
+  huge.replace(kConversationsAt, 1, std::string("\xff\xff\xff\xff\xff\xff\xff\xff\x7f", 9));
   EXPECT_FALSE(DecodeResumeState(huge, &d));
-  huge.replace(kConversationsAt, 8, std::string("\x00\x00\x00\x00\x01\x00\x00\x00", 8));
+  huge = empty;
+  huge.replace(kConversationsAt, 1, std::string("\x80\x80\x80\x80\x10", 5));  // 2^32
   EXPECT_FALSE(DecodeResumeState(huge, &d));
   // An out-of-range channel in last_contact: version, customer_id, seq, has_last_contact, at,
   // then the channel.
   ResumeState one;
   ApplyResume(&one, MakeTouch(testing::EventJson("visit", "2026-03-01T00:00:00Z"), 1, 1), Rules{});
   std::string b = EncodeResumeState(one);
-  size_t channel_at = 8 + 8 + one.customer_id.size() + 8 + 1 + 8;
+  std::string at;
+  StateWriter(&at).I64(one.last_contact.at.micros);
+  size_t channel_at = 1 + 1 + one.customer_id.size() + 1 + 1 + at.size();
   ASSERT_TRUE(DecodeResumeState(b, &d));
   b[channel_at] = static_cast<char>(ledger::kNumChannels);
   EXPECT_FALSE(DecodeResumeState(b, &d));
