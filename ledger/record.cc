@@ -185,6 +185,17 @@ absl::StatusOr<RecordView> DecodeRecordView(std::string_view bytes, std::string*
   return r;
 }
 
+RecordView RecordViewOf(const StoredRecord& record) {
+  RecordView v;
+  v.partition = record.partition;
+  v.position = record.position;
+  v.seq = record.seq;
+  v.occurred_at = record.occurred_at;
+  v.customer_id = record.customer_id;
+  v.canonical = record.canonical;
+  return v;
+}
+
 absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes) {
   thread_local std::string aligned;
   const schemas::LedgerRecord* fb = VerifiedRecord(bytes, &aligned);

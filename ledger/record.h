@@ -89,6 +89,8 @@ struct RecordView {
 // Verifies a LedgerRecord buffer as DecodeRecord does and views into it. FlatBuffers needs the
 // buffer 8-aligned: a misaligned one is copied to `scratch` first, and the views point there.
 absl::StatusOr<RecordView> DecodeRecordView(std::string_view bytes, std::string* scratch);
+// The views of a decoded record (valid while it is).
+RecordView RecordViewOf(const StoredRecord& record);
 
 // The members of a canonical record that sit outside the event.
 struct CanonicalEnvelope {

@@ -54,14 +54,7 @@ absl::StatusOr<ledger::Event> ParseStoredEvent(std::string_view event_json) {
 }
 
 absl::Status ReadTouch(const ledger::StoredRecord& record, Touch* touch) {
-  ledger::RecordView view;
-  view.partition = record.partition;
-  view.position = record.position;
-  view.seq = record.seq;
-  view.occurred_at = record.occurred_at;
-  view.customer_id = record.customer_id;
-  view.canonical = record.canonical;
-  return ReadTouch(view, touch);
+  return ReadTouch(ledger::RecordViewOf(record), touch);
 }
 
 absl::Status ReadTouch(const ledger::RecordView& record, Touch* touch) {

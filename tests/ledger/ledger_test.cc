@@ -334,6 +334,16 @@ TEST_F(LedgerTest, AsOfFiltersByOccurredAt) {
   EXPECT_EQ(after[0].event_id, "e2");
 }
 
+// A record's views hold what its decoded form does.
+void ExpectViewOf(const RecordView& v, const StoredRecord& r) {
+  EXPECT_EQ(v.partition, r.partition);
+  EXPECT_EQ(v.position, r.position);
+  EXPECT_EQ(v.seq, r.seq);
+  EXPECT_EQ(v.occurred_at, r.occurred_at);
+  EXPECT_EQ(v.customer_id, r.customer_id);
+  EXPECT_EQ(v.canonical, r.canonical);
+}
+
 TEST_F(LedgerTest, ScanPartitionViewsSeesWhatScanPartitionDecodes) {
   for (int i = 0; i < 40; ++i) {
     AppendOne(InquiryJson("e" + std::to_string(i), "C-" + std::to_string(i % 7)));
@@ -353,13 +363,7 @@ TEST_F(LedgerTest, ScanPartitionViewsSeesWhatScanPartitionDecodes) {
     ASSERT_OK(ledger_->ScanPartitionViews(PartitionId(p), Position(2), [&](const RecordView& v) {
       EXPECT_LT(i, decoded.size());
       if (i >= decoded.size()) return false;
-      const StoredRecord& r = decoded[i++];
-      EXPECT_EQ(v.partition, r.partition);
-      EXPECT_EQ(v.position, r.position);
-      EXPECT_EQ(v.seq, r.seq);
-      EXPECT_EQ(v.occurred_at, r.occurred_at);
-      EXPECT_EQ(v.customer_id, r.customer_id);
-      EXPECT_EQ(v.canonical, r.canonical);
+      ExpectViewOf(v, decoded[i++]);
       return true;
     }));
     EXPECT_EQ(i, decoded.size());
@@ -389,12 +393,7 @@ TEST(RecordViewTest, MisalignedBytesAreCopiedAndCorruptOnesRefused) {
   ASSERT_OK_AND_ASSIGN(RecordView v,
                        DecodeRecordView(std::string_view(shifted).substr(1), &scratch));
   EXPECT_EQ(scratch, encoded);
-  EXPECT_EQ(v.partition, record.partition);
-  EXPECT_EQ(v.position, record.position);
-  EXPECT_EQ(v.seq, record.seq);
-  EXPECT_EQ(v.occurred_at, record.occurred_at);
-  EXPECT_EQ(v.customer_id, "C-9");
-  EXPECT_EQ(v.canonical, record.canonical);
+  ExpectViewOf(v, record);
   EXPECT_THAT(
       DecodeRecordView(encoded.substr(0, encoded.size() / 2), &scratch),
       testing::StatusIs(absl::StatusCode::kDataLoss, HasSubstr("not a valid LedgerRecord")));
