@@ -50,7 +50,10 @@ absl::Status Service::Start(const ServiceOptions& options, std::unique_ptr<Servi
   }
   if (!stale.empty()) {
     // CONTRACT §4: serve rebuilds when the stored rules fingerprint differs from the config's.
-    spdlog::info("projections: the rules changed; rebuilding {} projection(s)", stale.size());
+    spdlog::info(
+        "projections: stored with other rules or in an older state format; rebuilding {} "
+        "projection(s)",
+        stale.size());
     RETURN_IF_ERROR(svc->runner_->Rebuild(stale));
   }
   // A backlog (left by a stop or a crash) is applied in the background, so that serving starts
