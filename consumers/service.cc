@@ -40,8 +40,7 @@ absl::Status Service::Start(const ServiceOptions& options, std::unique_ptr<Servi
   std::unique_ptr<Service> svc(new Service());
   ledger::LedgerOptions lo = options.ledger;
   lo.read_only = false;
-  lo.extra_column_families = projections::ProjectionColumnFamilies();
-  lo.extra_column_families.push_back(kKafkaCf);
+  lo.extra_column_families = {kKafkaCf};
   RETURN_IF_ERROR(ledger::Ledger::Open(options.data_dir, lo, &svc->ledger_));
   RETURN_IF_ERROR(projections::Runner::Open(svc->ledger_.get(), options.runner, &svc->runner_));
   std::vector<projections::ProjectionKind> stale;

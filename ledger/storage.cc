@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "ledger/record.h"
+#include "ledger/side_store.h"
 #include "ledger/strings.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
@@ -62,6 +63,34 @@ class CustomerPrefix : public rocksdb::SliceTransform {
   }
 };
 
+// A server holding the dir may delete files that compaction replaced between our reading the
+// MANIFEST and opening them; the next attempt reads the newer MANIFEST.
+rocksdb::Status OpenReadOnly(const rocksdb::DBOptions& db_options, const std::string& dir,
+                             const std::vector<rocksdb::ColumnFamilyDescriptor>& cfs,
+                             std::vector<rocksdb::ColumnFamilyHandle*>* handles,
+                             rocksdb::DB** raw) {
+  rocksdb::Status s;
+  for (int attempt = 0;; ++attempt) {
+    s = rocksdb::DB::OpenForReadOnly(db_options, dir, cfs, handles, raw);
+    bool vanished = (s.IsIOError() || s.IsCorruption() || s.IsPathNotFound()) &&
+                    s.ToString().find("No such file") != std::string::npos;
+    if (!vanished || attempt == 20) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10 + 10 * attempt));
+  }
+}
+
+// What the ledger's and the side store's databases share: background jobs, syncing, logs.
+rocksdb::DBOptions CommonDbOptions() {
+  rocksdb::DBOptions db_options;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  db_options.bytes_per_sync = 1 << 20;
+  db_options.wal_bytes_per_sync = 0;
+  db_options.keep_log_file_num = 5;
+  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  return db_options;
+}
+
 }  // namespace
 
 absl::Status ToStatus(const rocksdb::Status& s, std::string_view what) {
@@ -83,18 +112,12 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
     return absl::NotFoundError(AbslView(StrCat("no ledger in ", dir)));
   }
 
-  rocksdb::DBOptions db_options;
+  rocksdb::DBOptions db_options = CommonDbOptions();
   db_options.create_if_missing = options.create_if_missing;
-  db_options.create_missing_column_families = true;
-  db_options.max_background_jobs = 2;
   // One writer thread: concurrent memtable writes would never be used, and the hash memtable of
   // event_ids does not support them.
   db_options.allow_concurrent_memtable_write = false;
-  db_options.bytes_per_sync = 1 << 20;
-  db_options.wal_bytes_per_sync = 0;
   db_options.max_total_wal_size = 512 << 20;
-  db_options.keep_log_file_num = 5;
-  db_options.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
   // Tickers only (block cache hits and misses for /metrics): per-core counters, no timers.
   db_options.statistics = rocksdb::CreateDBStatistics();
   db_options.statistics->set_stats_level(rocksdb::StatsLevel::kExceptHistogramOrTimers);
@@ -158,13 +181,7 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
   if (options.read_only) {
     // A server holding the dir may delete files that compaction replaced between our reading
     // the MANIFEST and opening them; the next attempt reads the newer MANIFEST.
-    for (int attempt = 0;; ++attempt) {
-      s = rocksdb::DB::OpenForReadOnly(db_options, dir, cfs, &out->handles, &raw);
-      bool vanished = (s.IsIOError() || s.IsCorruption() || s.IsPathNotFound()) &&
-                      s.ToString().find("No such file") != std::string::npos;
-      if (!vanished || attempt == 20) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10 + 10 * attempt));
-    }
+    s = OpenReadOnly(db_options, dir, cfs, &out->handles, &raw);
   } else {
     std::filesystem::create_directories(dir, ec);
     s = rocksdb::DB::Open(db_options, dir, cfs, &out->handles, &raw);
@@ -215,6 +232,49 @@ absl::Status OpenStorage(const std::string& dir, const LedgerOptions& options,
                *options.expect_partitions, " are configured; the count is fixed at creation")));
   }
   return absl::OkStatus();
+}
+
+absl::Status SideStore::Open(const std::string& dir,
+                             const std::vector<std::string>& column_families,
+                             const SideStoreOptions& options, std::unique_ptr<SideStore>* out) {
+  std::error_code ec;
+  if (options.read_only && !std::filesystem::exists(std::filesystem::path(dir) / "CURRENT", ec)) {
+    return absl::NotFoundError(AbslView(StrCat("no database in ", dir)));
+  }
+  rocksdb::DBOptions db_options = CommonDbOptions();
+  db_options.create_if_missing = true;
+  // A column family written a little at a time (checkpoints) would otherwise keep every log
+  // since its first write until its memtable fills.
+  db_options.max_total_wal_size = 4 * options.write_buffer_bytes;
+  auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
+  cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, CfOptions(cache, true, 4 << 20));
+  for (const auto& name : column_families) {
+    cfs.emplace_back(name, CfOptions(cache, true, options.write_buffer_bytes));
+  }
+  std::unique_ptr<SideStore> store(new SideStore());
+  rocksdb::DB* raw = nullptr;
+  rocksdb::Status s;
+  if (options.read_only) {
+    s = OpenReadOnly(db_options, dir, cfs, &store->handles_, &raw);
+  } else {
+    std::filesystem::create_directories(dir, ec);
+    s = rocksdb::DB::Open(db_options, dir, cfs, &store->handles_, &raw);
+  }
+  if (!s.ok()) {
+    if (s.IsIOError() && s.ToString().find("lock") != std::string::npos) {
+      return absl::UnavailableError(AbslView(StrCat(
+          "the data dir ", dir, " is in use by another process (a running rapport serve?)")));
+    }
+    return ToStatus(s, StrCat("opening ", dir));
+  }
+  store->db_.reset(raw);
+  *out = std::move(store);
+  return absl::OkStatus();
+}
+
+SideStore::~SideStore() {
+  for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
 }
 
 }  // namespace rapport::ledger

@@ -133,6 +133,57 @@ struct Snapshot {
   }
 };
 
+// A settled state is stored as a "base": inline in the customer's value while small, else under a
+// key of its own (BaseKey) that is rewritten only every so many settled events — a busy
+// customer's state (a loyalty state keeps every order) is not rewritten after every batch. The
+// value names the events applied after the base (settled since, then pending), and whoever needs
+// the state re-applies them from the ledger. Bounds: a base under its own key is rewritten once
+// the events after it would take ~1/256 of its size to name, and at most every 1,024 events.
+constexpr size_t kInlineBaseBytes = 2048;
+constexpr size_t kBaseBytesPerTailEvent = 256;
+constexpr size_t kMaxTailEvents = 1024;
+
+// A stored value, parsed; string_views into the value's bytes.
+struct StoredValue {
+  int64_t last_occurred = INT64_MIN;
+  uint64_t max_seq = 0;
+  int64_t settled_time = INT64_MIN;
+  uint64_t settled_seq = 0;
+  uint64_t settled_count = 0;
+  uint64_t next_snapshot = 0;
+  int64_t base_time = INT64_MIN;
+  uint64_t base_seq = 0;
+  uint64_t base_count = 0;
+  bool base_external = false;
+  std::string_view inline_base;
+  std::vector<uint64_t> tail;  // seqs applied after the base, ascending
+  std::string_view rendered;   // "" when not stored (rebuilds)
+
+  bool Parse(std::string_view bytes) {
+    StateReader r(bytes);
+    uint64_t external = 0, n = 0;
+    if (!r.I64(&last_occurred) || !r.U64(&max_seq) || !r.I64(&settled_time) ||
+        !r.U64(&settled_seq) || !r.U64(&settled_count) || !r.U64(&next_snapshot) ||
+        !r.I64(&base_time) || !r.U64(&base_seq) || !r.U64(&base_count) || !r.U64(&external) ||
+        external > 1 || !r.View(&inline_base) || !r.U64(&n) || n > bytes.size()) {
+      return false;
+    }
+    base_external = external == 1;
+    tail.resize(n);
+    for (auto& seq : tail) {
+      if (!r.U64(&seq)) return false;
+    }
+    return r.View(&rendered) && r.AtEnd();
+  }
+};
+
+// What writing one projection takes: its value, and what becomes of its base key.
+struct EncodedProjection {
+  std::string value;
+  enum class Base { kKeep, kPut, kDelete } base = Base::kKeep;
+  std::string base_bytes;  // kPut
+};
+
 // One customer's projection as the runner keeps it: the settled state, the pending events, and
 // the full state (settled + pending applied) kept up to date incrementally, so that reading the
 // projection never re-applies the pending events.
@@ -141,11 +192,10 @@ struct CustomerProjection {
   std::unique_ptr<AnyState> full;
   int64_t settled_time = INT64_MIN;  // (occurred_at, seq) of the last settled event
   uint64_t settled_seq = 0;
-  std::deque<SharedTouch> pending;     // sorted by (occurred_at, seq); shared between projections
-  std::vector<uint64_t> pending_seqs;  // when decoded without loading the pending events
-  int64_t last_occurred = INT64_MIN;   // the latest occurred_at applied
-  uint64_t max_seq = 0;                // the greatest seq applied
-  std::string rendered;                // full, rendered as of last_occurred ("" if not yet)
+  std::deque<SharedTouch> pending;    // sorted by (occurred_at, seq); shared between projections
+  int64_t last_occurred = INT64_MIN;  // the latest occurred_at applied
+  uint64_t max_seq = 0;               // the greatest seq applied
+  std::string rendered;               // full, rendered as of last_occurred ("" if not yet)
   // Whether `full` is kept current on every Add (live updates), or computed once when encoded
   // (rebuilds, whose events arrive far faster than anyone reads them).
   bool maintain_full = true;
@@ -164,6 +214,16 @@ struct CustomerProjection {
   // Snapshots made since the last write; `snapshots_reset`: the stored ones are stale (refold).
   std::vector<Snapshot> new_snapshots;
   bool snapshots_reset = false;
+  // The stored base (see kInlineBaseBytes): the settled state as of (base_time, base_seq) after
+  // base_count events, and the seqs settled since, in order. !base_valid: no stored base is a
+  // prefix of `settled` (a new or refolded projection), so the next write makes one.
+  bool base_valid = false;
+  bool base_external = false;  // under BaseKey, not inline
+  size_t base_size = 0;
+  int64_t base_time = INT64_MIN;
+  uint64_t base_seq = 0;
+  uint64_t base_count = 0;
+  std::vector<uint64_t> since_base;
 
   void MakeFull(const Rules& rules) {
     full = settled->Clone();
@@ -200,6 +260,7 @@ struct CustomerProjection {
       settled->Apply(*pending.front(), rules);
       settled_time = pending.front()->event.occurred_at.micros;
       settled_seq = pending.front()->seq;
+      since_base.push_back(settled_seq);
       pending.pop_front();
       if (++settled_count >= next_snapshot) {
         Snapshot& s = new_snapshots.emplace_back();
@@ -216,65 +277,105 @@ struct CustomerProjection {
   }
 
   // `render`: store the full state rendered too (live updates; rebuilds leave it to readers).
-  // `spend`: this is the projection's last use (a rebuild writing it), so the full state may be
-  // made by applying the pending events to the settled one in place rather than to a copy.
-  std::string Encode(bool render, const Rules& rules, bool spend = false) {
-    std::string settled_bytes, full_bytes;
-    if (spend && !full_valid && !render) {
-      settled_bytes = settled->Encode();
-      for (const auto& t : pending) settled->Apply(*t, rules);
-      full_bytes = settled->Encode();
-    } else {
-      if (!full_valid) MakeFull(rules);
-      if (render && rendered.empty())
-        rendered = full->Render(ledger::Timestamp{last_occurred}, rules);
-      settled_bytes = settled->Encode();
-      full_bytes = full->Encode();
+  // `rebuild`: the base is rewritten and kept inline (a rebuild's SST files hold values only).
+  EncodedProjection Encode(bool render, const Rules& rules, bool rebuild = false) {
+    EncodedProjection out;
+    const bool rewrite = rebuild || !base_valid || !base_external ||
+                         since_base.size() >= std::clamp<size_t>(base_size / kBaseBytesPerTailEvent,
+                                                                 1, kMaxTailEvents);
+    std::string inline_base;
+    if (rewrite) {
+      std::string bytes = settled->Encode();
+      base_time = settled_time;
+      base_seq = settled_seq;
+      base_count = settled_count;
+      base_size = bytes.size();
+      since_base.clear();
+      base_valid = true;
+      if (rebuild || bytes.size() <= kInlineBaseBytes) {
+        if (base_external) out.base = EncodedProjection::Base::kDelete;
+        base_external = false;
+        inline_base = std::move(bytes);
+      } else {
+        base_external = true;
+        out.base = EncodedProjection::Base::kPut;
+        out.base_bytes = std::move(bytes);
+      }
     }
-    std::string out;
-    out.reserve(64 + settled_bytes.size() + full_bytes.size() + rendered.size() +
-                8 * pending.size());
-    StateWriter w(&out);
+    if (render && rendered.empty()) {
+      if (!full_valid) MakeFull(rules);
+      rendered = full->Render(ledger::Timestamp{last_occurred}, rules);
+    }
+    std::vector<uint64_t> tail = since_base;
+    for (const auto& t : pending) tail.push_back(t->seq);
+    std::sort(tail.begin(), tail.end());
+    out.value.reserve(96 + inline_base.size() + (render ? rendered.size() : 0) + 4 * tail.size());
+    StateWriter w(&out.value);
     w.I64(last_occurred);
     w.U64(max_seq);
     w.I64(settled_time);
     w.U64(settled_seq);
     w.U64(settled_count);
     w.U64(next_snapshot);
-    w.Str(settled_bytes);
-    w.Str(full_bytes);
+    w.I64(base_time);
+    w.U64(base_seq);
+    w.U64(base_count);
+    w.U64(base_external ? 1 : 0);
+    w.Str(inline_base);
+    w.U64(tail.size());
+    for (uint64_t seq : tail) w.U64(seq);
     w.Str(render ? rendered : std::string());
-    w.U64(pending.size());
-    for (const auto& t : pending) w.U64(t->seq);
     return out;
   }
 
-  // Decodes a stored projection; with `load`, also reads its pending events back from the ledger
-  // (needed to add events, not to read the projection).
-  absl::Status Decode(std::string_view bytes, const TouchLoader* load) {
-    StateReader r(bytes);
-    std::string state;
-    uint64_t n = 0;
+  // Makes the projection from its stored value and base (`base`: the value's inline base, or the
+  // bytes under its BaseKey), re-applying the events after the base, read with `load`. With
+  // `make_full` (readers) the result is only for rendering; the runner makes `full` when it next
+  // needs it.
+  absl::Status Restore(const StoredValue& v, std::string_view base, const TouchLoader& load,
+                       bool make_full, const Rules& rules) {
     auto bad = [] { return absl::DataLossError("corrupt projection state"); };
-    if (!r.I64(&last_occurred) || !r.U64(&max_seq) || !r.I64(&settled_time) ||
-        !r.U64(&settled_seq) || !r.U64(&settled_count) || !r.U64(&next_snapshot) ||
-        !r.Str(&state) || !settled->Decode(state) || !r.Str(&state) || !full->Decode(state) ||
-        !r.Str(&rendered) || !r.U64(&n) || n > bytes.size()) {
+    if (!settled->Decode(base)) return bad();
+    settled_time = v.base_time;
+    settled_seq = v.base_seq;
+    settled_count = v.base_count;
+    pending.clear();
+    since_base.clear();
+    new_snapshots.clear();
+    const bool maintain = maintain_full;
+    maintain_full = false;
+    full_valid = false;
+    next_snapshot = UINT64_MAX;  // the snapshots of these events were taken when they settled
+    if (!v.tail.empty()) {
+      ASSIGN_OR_RETURN(std::vector<SharedTouch> touches, load(v.tail));
+      if (touches.size() != v.tail.size()) return bad();
+      std::sort(touches.begin(), touches.end(), TouchLess);
+      for (auto& t : touches) {
+        if (!Add(std::move(t), rules)) return bad();
+      }
+    }
+    if (settled_time != v.settled_time || settled_seq != v.settled_seq ||
+        settled_count != v.settled_count) {
       return bad();
     }
-    pending_seqs.resize(n);
-    for (auto& s : pending_seqs) {
-      if (!r.U64(&s)) return bad();
+    maintain_full = maintain;
+    last_occurred = v.last_occurred;
+    max_seq = v.max_seq;
+    next_snapshot = v.next_snapshot;
+    rendered = std::string(v.rendered);
+    base_valid = true;
+    base_external = v.base_external;
+    base_size = base.size();
+    base_time = v.base_time;
+    base_seq = v.base_seq;
+    base_count = v.base_count;
+    if (make_full) {
+      // For a reader, about to render: the pending events go onto the settled state itself
+      // (no copy of it), which becomes the full one; nothing may be added afterwards.
+      for (const auto& t : pending) settled->Apply(*t, rules);
+      full.swap(settled);
+      full_valid = true;
     }
-    if (!r.AtEnd()) return bad();
-    pending.clear();
-    if (load == nullptr || pending_seqs.empty()) return absl::OkStatus();
-    std::vector<uint64_t> sorted = pending_seqs;
-    std::sort(sorted.begin(), sorted.end());
-    ASSIGN_OR_RETURN(std::vector<SharedTouch> touches, (*load)(sorted));
-    if (touches.size() != sorted.size()) return bad();
-    pending.assign(touches.begin(), touches.end());
-    std::sort(pending.begin(), pending.end(), TouchLess);
     return absl::OkStatus();
   }
 
@@ -304,9 +405,44 @@ TouchLoader LoaderFor(const ledger::Ledger& ledger, std::string customer_id) {
   };
 }
 
+std::string StateKey(ProjectionKind kind, uint32_t version, std::string_view customer_id);
+std::string BaseKey(ProjectionKind kind, uint32_t version, std::string_view customer_id);
+
+// `cp` made from the stored value `bytes` of `customer`, its base read from its own key (at
+// `snapshot`, when given) unless inline.
+absl::Status RestoreStored(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* cf,
+                           const ledger::Ledger& ledger, ProjectionKind kind, uint32_t version,
+                           std::string_view customer, std::string_view bytes,
+                           const rocksdb::Snapshot* snapshot, bool make_full, const Rules& rules,
+                           CustomerProjection* cp) {
+  StoredValue v;
+  if (!v.Parse(bytes)) return absl::DataLossError("corrupt projection state");
+  std::string external;
+  std::string_view base = v.inline_base;
+  if (v.base_external) {
+    rocksdb::ReadOptions ro;
+    ro.snapshot = snapshot;
+    rocksdb::Status s = db->Get(ro, cf, BaseKey(kind, version, customer), &external);
+    if (s.IsNotFound()) return absl::DataLossError("projection state without its base");
+    RETURN_IF_ERROR(ledger::ToStatus(s, "reading projection state"));
+    base = external;
+  }
+  return cp->Restore(v, base, LoaderFor(ledger, std::string(customer)), make_full, rules);
+}
+
 std::string StateKey(ProjectionKind kind, uint32_t version, std::string_view customer_id) {
   std::string key;
   key.push_back(static_cast<char>(kind));
+  ledger::PutFixed32BE(&key, version);
+  key.append(customer_id);
+  return key;
+}
+
+// A settled state too large to keep inline in its value (see kInlineBaseBytes): 0x40 | kind,
+// version, customer — between the state keys and the snapshots.
+std::string BaseKey(ProjectionKind kind, uint32_t version, std::string_view customer_id) {
+  std::string key;
+  key.push_back(static_cast<char>(0x40 | static_cast<int>(kind)));
   ledger::PutFixed32BE(&key, version);
   key.append(customer_id);
   return key;
@@ -335,7 +471,7 @@ std::string FingerprintKey(ProjectionKind kind, uint32_t version) {
 }
 // What a version's states were built with: the rules, and the format of the stored states (a
 // version stored in another format is rebuilt like one built with other rules).
-constexpr std::string_view kStateFormat = "state/v2;";
+constexpr std::string_view kStateFormat = "state/v3;";
 std::string StoredFingerprint(const Rules& rules) {
   return StrCat(kStateFormat, rules.Fingerprint());
 }
@@ -343,11 +479,13 @@ std::string CheckpointKey(ProjectionKind kind, uint32_t version, uint32_t partit
   return StrCat("checkpoint/", ProjectionName(kind), "/", version, "/", partition);
 }
 
-// Removes every key of one version of a projection: states, snapshots, fingerprint, checkpoints.
+// Removes every key of one version of a projection: states, bases, snapshots, fingerprint,
+// checkpoints.
 void DeleteVersion(rocksdb::WriteBatch* batch, rocksdb::ColumnFamilyHandle* states,
                    rocksdb::ColumnFamilyHandle* meta, ProjectionKind kind, uint32_t version,
                    uint32_t partitions) {
   batch->DeleteRange(states, StateKey(kind, version, ""), StateKey(kind, version + 1, ""));
+  batch->DeleteRange(states, BaseKey(kind, version, ""), BaseKey(kind, version + 1, ""));
   batch->DeleteRange(states, SnapshotPrefix(kind, version, ""),
                      SnapshotPrefix(kind, version + 1, ""));
   batch->Delete(meta, FingerprintKey(kind, version));
@@ -366,7 +504,9 @@ std::string U64Value(uint64_t v) {
 
 }  // namespace
 
-std::vector<std::string> ProjectionColumnFamilies() { return {kProjectionsCf, kProjectionMetaCf}; }
+std::string ProjectionsDir(std::string_view ledger_dir) {
+  return StrCat(ledger_dir, "/projections");
+}
 
 struct Runner::Version {
   ProjectionKind kind;
@@ -388,23 +528,32 @@ Runner::~Runner() {
 absl::Status Runner::Open(ledger::Ledger* ledger, const RunnerOptions& options,
                           std::unique_ptr<Runner>* out) {
   std::unique_ptr<Runner> runner(new Runner(ledger, options));
-  runner->states_cf_ = ledger->column_family(kProjectionsCf);
-  runner->meta_cf_ = ledger->column_family(kProjectionMetaCf);
-  if (runner->states_cf_ == nullptr || runner->meta_cf_ == nullptr) {
-    if (!ledger->read_only()) {
-      return absl::FailedPreconditionError(
-          "the ledger was opened without the projection column families");
-    }
-    // A data dir no runner has written to yet: queries fold from the ledger.
-    runner->states_cf_ = runner->meta_cf_ = nullptr;
+  ledger::SideStoreOptions so;
+  so.read_only = ledger->read_only();
+  absl::Status s = ledger::SideStore::Open(
+      ProjectionsDir(ledger->dir()), {kProjectionsCf, kProjectionMetaCf}, so, &runner->store_);
+  if (s.ok()) {
+    runner->db_ = runner->store_->db();
+    runner->states_cf_ = runner->store_->column_family(0);
+    runner->meta_cf_ = runner->store_->column_family(1);
+  } else if (!(ledger->read_only() && absl::IsNotFound(s))) {
+    return s;
   }
+  // Else a data dir no runner has written to yet, read-only: queries fold from the ledger.
   RETURN_IF_ERROR(runner->LoadVersions());
   *out = std::move(runner);
   return absl::OkStatus();
 }
 
+uint64_t Runner::StoredBytes() const {
+  uint64_t bytes = 0;
+  if (states_cf_ != nullptr)
+    db_->GetIntProperty(states_cf_, "rocksdb.total-sst-files-size", &bytes);
+  return bytes;
+}
+
 absl::Status Runner::LoadVersions() {
-  rocksdb::DB* db = ledger_->db();
+  rocksdb::DB* db = db_;
   const std::string fingerprint = StoredFingerprint(options_.rules);
   rocksdb::WriteBatch batch;
   absl::MutexLock lock(&mu_);
@@ -494,7 +643,7 @@ class Runner::PartitionPass {
   PartitionPass(Runner* runner, const std::vector<Version*>& versions, uint32_t partition,
                 bool deferred)
       : runner_(runner),
-        db_(runner->ledger_->db()),
+        db_(runner->db_),
         rules_(runner->options_.rules),
         versions_(versions),
         p_(partition),
@@ -531,8 +680,10 @@ class Runner::PartitionPass {
                        StateKey(v->kind, v->number, customer), &value);
         }
         if (s.ok()) {
-          TouchLoader loader = LoaderFor(*runner_->ledger_, std::string(customer));
-          RETURN_IF_ERROR(cp->Decode(value, &loader));
+          // The runner is the only writer: no snapshot needed between the value and its base.
+          RETURN_IF_ERROR(RestoreStored(db_, runner_->states_cf_, *runner_->ledger_, v->kind,
+                                        v->number, customer, value, nullptr,
+                                        /*make_full=*/false, rules_, cp.get()));
         } else if (!s.IsNotFound()) {
           return ledger::ToStatus(s, "reading projection state");
         }
@@ -677,8 +828,9 @@ class Runner::PartitionPass {
   }
 
   // Live updates: writes the states changed since the last call and the versions' checkpoints
-  // in one WriteBatch, not synced: the ledger's own WAL sync orders it, and a lost tail is
-  // re-applied from the checkpoint it was written with.
+  // in one WriteBatch, not synced: they come from records the ledger has synced, so a crash can
+  // lose a tail of these writes (re-applied from the checkpoint stored with the states before
+  // it) but never leaves the projections ahead of the ledger.
   absl::Status WriteTouched() {
     std::sort(touched_.begin(), touched_.end());
     touched_.erase(std::unique(touched_.begin(), touched_.end()), touched_.end());
@@ -686,8 +838,13 @@ class Runner::PartitionPass {
     for (const auto& [vi, customer] : touched_) {
       const Version* v = versions_[vi];
       CustomerProjection& cp = *cache_.find(customer)->second[vi];
-      batch.Put(runner_->states_cf_, StateKey(v->kind, v->number, customer),
-                cp.Encode(/*render=*/true, rules_));
+      EncodedProjection e = cp.Encode(/*render=*/true, rules_);
+      batch.Put(runner_->states_cf_, StateKey(v->kind, v->number, customer), e.value);
+      if (e.base == EncodedProjection::Base::kPut) {
+        batch.Put(runner_->states_cf_, BaseKey(v->kind, v->number, customer), e.base_bytes);
+      } else if (e.base == EncodedProjection::Base::kDelete) {
+        batch.Delete(runner_->states_cf_, BaseKey(v->kind, v->number, customer));
+      }
       if (cp.snapshots_reset) {
         std::string prefix = SnapshotPrefix(v->kind, v->number, customer);
         std::string end = prefix;
@@ -751,8 +908,12 @@ class Runner::PartitionPass {
         if (cp == nullptr) continue;
         rocksdb::Status s;
         if (!snapshots) {
-          s = writer.Put(StateKey(v->kind, v->number, *customer),
-                         cp->Encode(/*render=*/false, rules_, /*spend=*/true));
+          EncodedProjection e = cp->Encode(/*render=*/false, rules_, /*rebuild=*/true);
+          s = writer.Put(StateKey(v->kind, v->number, *customer), e.value);
+          // A base of its own from a live write of this version (none in practice) is stale.
+          if (e.base == EncodedProjection::Base::kDelete) {
+            resets.Delete(runner_->states_cf_, BaseKey(v->kind, v->number, *customer));
+          }
           ++entries;
         } else {
           if (cp->snapshots_reset && maybe_stored_) {
@@ -780,7 +941,6 @@ class Runner::PartitionPass {
       files.push_back(std::move(path));
       return absl::OkStatus();
     };
-    // Snapshots first: writing a state spends its projection.
     for (size_t vi = 0; vi < versions_.size(); ++vi) {
       RETURN_IF_ERROR(write_file(vi, /*snapshots=*/true));
       RETURN_IF_ERROR(write_file(vi, /*snapshots=*/false));
@@ -953,7 +1113,7 @@ absl::Status Runner::RebuildPass(const std::vector<Version*>& versions, uint64_t
             checkpoints.Put(meta_cf_, CheckpointKey(v->kind, v->number, p),
                             U64Value(v->checkpoints[p]));
           }
-          s = ledger::ToStatus(ledger_->db()->Write(rocksdb::WriteOptions(), &checkpoints),
+          s = ledger::ToStatus(db_->Write(rocksdb::WriteOptions(), &checkpoints),
                                "writing projection checkpoints");
         }
       } else {
@@ -1118,15 +1278,48 @@ absl::StatusOr<std::string> Runner::Stored(ProjectionKind kind,
     version = current_[static_cast<size_t>(kind)]->number;
   }
   std::string value;
-  rocksdb::Status s = ledger_->db()->Get(rocksdb::ReadOptions(), states_cf_,
-                                         StateKey(kind, version, customer_id), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), states_cf_, StateKey(kind, version, customer_id), &value);
   if (s.IsNotFound()) {
     return absl::NotFoundError(AbslView(StrCat("no ", ProjectionName(kind), " for ", customer_id)));
   }
   RETURN_IF_ERROR(ledger::ToStatus(s, "reading projection state"));
-  CustomerProjection stored(kind);
-  RETURN_IF_ERROR(stored.Decode(value, nullptr));
-  return stored.Render(std::nullopt, options_.rules);
+  StoredValue stored;
+  if (!stored.Parse(value)) return absl::DataLossError("corrupt projection state");
+  if (!stored.rendered.empty()) return std::string(stored.rendered);
+  // Not rendered (a rebuild wrote it): made from its base and the events after it.
+  ASSIGN_OR_RETURN(std::optional<std::string> json,
+                   RenderStored(kind, version, customer_id, std::nullopt));
+  if (!json) {
+    return absl::NotFoundError(AbslView(StrCat("no ", ProjectionName(kind), " for ", customer_id)));
+  }
+  return *std::move(json);
+}
+
+absl::StatusOr<std::optional<std::string>> Runner::RenderStored(
+    ProjectionKind kind, uint32_t version, std::string_view customer_id,
+    std::optional<ledger::Timestamp> as_of) const {
+  // The value and its base as of one moment: the runner may rewrite both meanwhile.
+  rocksdb::ManagedSnapshot snapshot(db_);
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
+  std::string value;
+  rocksdb::Status s = db_->Get(ro, states_cf_, StateKey(kind, version, customer_id), &value);
+  if (s.IsNotFound()) return std::nullopt;
+  RETURN_IF_ERROR(ledger::ToStatus(s, "reading projection state"));
+  StoredValue head;
+  if (!head.Parse(value)) return absl::DataLossError("corrupt projection state");
+  if (as_of && as_of->micros < head.last_occurred) return std::nullopt;
+  if (as_of) {
+    // The stored state holds every applied event; it answers for as_of only when those are all
+    // of the customer's events (the runner is not behind for this customer).
+    ASSIGN_OR_RETURN(ledger::Seq events, ledger_->CustomerVersion(customer_id));
+    if (events.value() != head.max_seq) return std::nullopt;
+  }
+  CustomerProjection cp(kind);
+  RETURN_IF_ERROR(RestoreStored(db_, states_cf_, *ledger_, kind, version, customer_id, value,
+                                ro.snapshot, /*make_full=*/true, options_.rules, &cp));
+  return cp.Render(as_of, options_.rules);
 }
 
 absl::StatusOr<std::string> Runner::Query(ProjectionKind kind, std::string_view customer_id,
@@ -1141,16 +1334,12 @@ absl::StatusOr<std::string> Runner::Query(ProjectionKind kind, std::string_view 
     version = current_[static_cast<size_t>(kind)]->number;
     rules_match = current_[static_cast<size_t>(kind)]->rules_match;
   }
-  std::string value;
-  rocksdb::Status s = ledger_->db()->Get(rocksdb::ReadOptions(), states_cf_,
-                                         StateKey(kind, version, customer_id), &value);
-  CustomerProjection stored(kind);
-  if (rules_match && s.ok() && stored.Decode(value, nullptr).ok() &&
-      as_of.micros >= stored.last_occurred) {
-    // The stored state holds every applied event; it answers for as_of only when those are all
-    // of the customer's events (the runner is not behind for this customer).
-    ASSIGN_OR_RETURN(ledger::Seq events, ledger_->CustomerVersion(customer_id));
-    if (events.value() == stored.max_seq) return stored.Render(as_of, options_.rules);
+  if (rules_match) {
+    absl::StatusOr<std::optional<std::string>> stored =
+        RenderStored(kind, version, customer_id, as_of);
+    // A state that cannot be read is answered from the ledger like a missing one.
+    if (stored.ok() && stored->has_value()) return **std::move(stored);
+    if (!stored.ok() && !absl::IsDataLoss(stored.status())) return stored.status();
   }
   if (rules_match) {
     ASSIGN_OR_RETURN(std::optional<std::string> from_snapshot,
@@ -1167,7 +1356,7 @@ absl::StatusOr<std::optional<std::string>> Runner::QueryFromSnapshot(
   rocksdb::Slice lower(prefix);
   rocksdb::ReadOptions ro;
   ro.iterate_lower_bound = &lower;
-  std::unique_ptr<rocksdb::Iterator> it(ledger_->db()->NewIterator(ro, states_cf_));
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, states_cf_));
   it->SeekForPrev(SnapshotKey(kind, version, customer_id, as_of.micros, UINT64_MAX));
   if (!it->Valid()) {
     RETURN_IF_ERROR(ledger::ToStatus(it->status(), "reading snapshots"));
@@ -1209,11 +1398,12 @@ absl::StatusOr<std::optional<std::string>> Runner::QueryFromSnapshot(
 absl::StatusOr<bool> Runner::HasStates(ProjectionKind kind, uint32_t version) const {
   for (const auto& [from, to] :
        {std::pair(StateKey(kind, version, ""), StateKey(kind, version + 1, "")),
+        std::pair(BaseKey(kind, version, ""), BaseKey(kind, version + 1, "")),
         std::pair(SnapshotPrefix(kind, version, ""), SnapshotPrefix(kind, version + 1, ""))}) {
     rocksdb::Slice upper(to);
     rocksdb::ReadOptions ro;
     ro.iterate_upper_bound = &upper;
-    std::unique_ptr<rocksdb::Iterator> it(ledger_->db()->NewIterator(ro, states_cf_));
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, states_cf_));
     it->Seek(from);
     if (it->Valid()) return true;
     RETURN_IF_ERROR(ledger::ToStatus(it->status(), "reading projection states"));
@@ -1223,7 +1413,7 @@ absl::StatusOr<bool> Runner::HasStates(ProjectionKind kind, uint32_t version) co
 
 absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
                              const std::function<void(uint64_t, uint64_t)>& progress) {
-  rocksdb::DB* db = ledger_->db();
+  rocksdb::DB* db = db_;
   std::vector<std::unique_ptr<Version>> next;
   rocksdb::WriteBatch start;
   {
@@ -1306,14 +1496,24 @@ absl::Status Runner::ForEachStored(
   rocksdb::ReadOptions ro;
   ro.iterate_upper_bound = &upper_slice;
   ro.fill_cache = false;
-  std::unique_ptr<rocksdb::Iterator> it(ledger_->db()->NewIterator(ro, states_cf_));
+  // Values and the bases some of them name, as of one moment.
+  rocksdb::ManagedSnapshot snapshot(db_);
+  ro.snapshot = snapshot.snapshot();
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro, states_cf_));
   for (it->Seek(lower); it->Valid(); it->Next()) {
     std::string_view key(it->key().data(), it->key().size());
-    CustomerProjection stored(kind);
     std::string_view customer = key.substr(lower.size());
-    RETURN_IF_ERROR(
-        stored.Decode(std::string_view(it->value().data(), it->value().size()), nullptr));
-    std::string json = stored.Render(std::nullopt, options_.rules);
+    std::string_view value(it->value().data(), it->value().size());
+    StoredValue stored;
+    if (!stored.Parse(value)) return absl::DataLossError("corrupt projection state");
+    if (!stored.rendered.empty()) {
+      if (!fn(customer, stored.rendered)) break;
+      continue;
+    }
+    CustomerProjection cp(kind);
+    RETURN_IF_ERROR(RestoreStored(db_, states_cf_, *ledger_, kind, version, customer, value,
+                                  ro.snapshot, /*make_full=*/true, options_.rules, &cp));
+    std::string json = cp.Render(std::nullopt, options_.rules);
     if (!fn(customer, json)) break;
   }
   return ledger::ToStatus(it->status(), "reading projection states");

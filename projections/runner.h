@@ -18,17 +18,19 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "ledger/ledger.h"
+#include "ledger/side_store.h"
 #include "ledger/thread_priority.h"
 #include "projections/fold.h"
 #include "projections/rules.h"
 
 namespace rapport::projections {
 
-// Column families the runner keeps in the ledger's database; put them in
-// LedgerOptions::extra_column_families.
+// The runner keeps its states in a database of its own beside the ledger's (ledger::SideStore,
+// in ProjectionsDir of the ledger's dir): its unsynced writes never wait for the ledger's synced
+// group commits, nor add to what those sync. Its column families:
 inline constexpr char kProjectionsCf[] = "projections";  // kind ‖ version ‖ customer → state
 inline constexpr char kProjectionMetaCf[] = "projection_meta";
-std::vector<std::string> ProjectionColumnFamilies();
+std::string ProjectionsDir(std::string_view ledger_dir);
 
 struct RunnerOptions {
   Rules rules;
@@ -95,6 +97,10 @@ class Runner {
       const std::function<bool(std::string_view customer_id, std::string_view json)>& fn) const;
 
   std::vector<ProjectionStatus> Status() const;
+  // Bytes of projection state in SST files (current and other versions).
+  uint64_t StoredBytes() const;
+  // The database of projection states (null: read-only, none stored yet); for tests and tools.
+  const ledger::SideStore* store() const { return store_.get(); }
   const Rules& rules() const { return options_.rules; }
 
  private:
@@ -103,6 +109,12 @@ class Runner {
   absl::Status LoadVersions();
   // Whether a version of `kind` has any state or snapshot stored (left by a rebuild that died).
   absl::StatusOr<bool> HasStates(ProjectionKind kind, uint32_t version) const;
+  // The stored state of `customer_id` rendered as of `as_of` (else as of its latest event), made
+  // from its base and the events after it; nullopt when there is none, or (with `as_of`) when it
+  // does not hold exactly the events visible then.
+  absl::StatusOr<std::optional<std::string>> RenderStored(
+      ProjectionKind kind, uint32_t version, std::string_view customer_id,
+      std::optional<ledger::Timestamp> as_of) const;
   // The projection as of `as_of` from the latest snapshot at or before it; nullopt when there is
   // none (or the ledger has an event the snapshot cannot take).
   absl::StatusOr<std::optional<std::string>> QueryFromSnapshot(ProjectionKind kind,
@@ -132,6 +144,8 @@ class Runner {
 
   ledger::Ledger* const ledger_;
   const RunnerOptions options_;
+  std::unique_ptr<ledger::SideStore> store_;  // null: read-only, no projections stored yet
+  rocksdb::DB* db_ = nullptr;
   rocksdb::ColumnFamilyHandle* states_cf_ = nullptr;
   rocksdb::ColumnFamilyHandle* meta_cf_ = nullptr;
 

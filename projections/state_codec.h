@@ -70,9 +70,16 @@ class StateReader {
     return true;
   }
   bool Str(std::string* s) {
+    std::string_view view;
+    if (!View(&view)) return false;
+    s->assign(view);
+    return true;
+  }
+  // A string as a view into the input (valid while the input is).
+  bool View(std::string_view* s) {
     uint64_t n;
     if (!U64(&n) || n > in_.size()) return false;
-    s->assign(in_.data(), n);
+    *s = in_.substr(0, n);
     in_.remove_prefix(n);
     return true;
   }

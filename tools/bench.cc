@@ -125,7 +125,6 @@ int SetUpBench(const CommonFlags& flags, const BenchFlags& bench, Config* config
     return kExitBadInput;
   }
   *config = *std::move(loaded);
-  config->ledger.extra_column_families = projections::ProjectionColumnFamilies();
   if (!PrepareBenchDir(flags.data_dir)) return kExitBadInput;
   *lines = MakeWorkload(bench);
   absl::Status s = ledger::Ledger::Open(flags.data_dir, config->ledger, ledger);
@@ -277,10 +276,7 @@ int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench) {
   AppendNumber(&out, "cpu_seconds", cpu);
   AppendNumber(&out, "events_per_cpu_s", events / cpu);
   AppendNumber(&out, "peak_rss_mb", PeakRssMb());
-  uint64_t state_bytes = 0;
-  if (auto* cf = ledger->column_family(projections::kProjectionsCf)) {
-    ledger->db()->GetIntProperty(cf, "rocksdb.total-sst-files-size", &state_bytes);
-  }
+  const uint64_t state_bytes = runner->StoredBytes();
   AppendNumber(&out, "projection_sst_mb", static_cast<double>(state_bytes) / (1 << 20));
   // Lookups from the rebuilt version (its states are in ingested files, not flushed ones).
   std::vector<std::string> customers;

@@ -50,7 +50,6 @@ std::unique_ptr<Ledger> OpenLedger(const CommonFlags& flags, bool read_only, int
   }
   ledger::LedgerOptions options = config->ledger;
   options.read_only = read_only;
-  options.extra_column_families = projections::ProjectionColumnFamilies();
   std::unique_ptr<Ledger> ledger;
   absl::Status s = Ledger::Open(flags.data_dir, options, &ledger);
   if (!s.ok()) {

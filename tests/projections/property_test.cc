@@ -136,7 +136,6 @@ class PropertyTest : public ::testing::TestWithParam<int> {};
 void CheckSequence(const std::vector<std::string>& lines, uint64_t seed) {
   testing::TempDir dir;
   ledger::LedgerOptions options;
-  options.extra_column_families = ProjectionColumnFamilies();
   std::unique_ptr<ledger::Ledger> ledger;
   ASSERT_OK(ledger::Ledger::Open(dir.str(), options, &ledger));
   std::unique_ptr<Runner> runner;

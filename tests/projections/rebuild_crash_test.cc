@@ -36,7 +36,6 @@ RunnerOptions SmallBatches() {
 void Open(const std::string& dir, std::unique_ptr<ledger::Ledger>* ledger,
           std::unique_ptr<Runner>* runner) {
   ledger::LedgerOptions options;
-  options.extra_column_families = ProjectionColumnFamilies();
   ASSERT_OK(ledger::Ledger::Open(dir, options, ledger));
   ASSERT_OK(Runner::Open(ledger->get(), SmallBatches(), runner));
 }

@@ -163,7 +163,6 @@ TEST(StoredEventTest, RefusesWhatItDoesNotExpect) {
 TEST(StoredEventTest, ReadTouchFromRealRecordsMatchesTheCodec) {
   testing::TempDir dir;
   ledger::LedgerOptions options;
-  options.extra_column_families = ProjectionColumnFamilies();
   std::unique_ptr<ledger::Ledger> ledger;
   ASSERT_OK(ledger::Ledger::Open(dir.str(), options, &ledger));
   std::vector<ledger::PreparedEvent> batch;
