@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <deque>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -220,11 +221,12 @@ int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate,
   // Visible = applied by the projection runner (all three projections, state and checkpoint
   // committed): a query from then on answers with the event. Checked every millisecond.
   const uint32_t partitions = p.service->ledger()->partitions();
-  std::vector<uint64_t> seen(partitions, 0);
   std::vector<double> latency_ms;  // publish -> visible
   latency_ms.reserve(records);
-  // Publish -> stored durably in the ledger (the inbox's part of the latency).
+  // Publish -> stored durably in the ledger (the inbox's part of the latency). Each record is
+  // read once, when stored: its position and publish time wait in `unseen` until it is visible.
   std::vector<uint64_t> stored_seen(partitions, 0);
+  std::vector<std::deque<std::pair<uint64_t, int64_t>>> unseen(partitions);
   std::vector<double> stored_ms;
   stored_ms.reserve(records);
   auto last_print = t0;
@@ -254,33 +256,37 @@ int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate,
     }
     int64_t at = now_ns();
     bool progressed = false;
-    // Records from `seen` to `upto` of partition q reached a stage at `at`: their latencies.
-    auto collect = [&](uint32_t q, uint64_t upto, std::vector<uint64_t>* seen_at,
-                       std::vector<double>* out) -> bool {
-      if (upto == UINT64_MAX || upto <= (*seen_at)[q]) return true;
-      progressed = true;
-      absl::Status s = p.service->ledger()->ScanPartition(
-          ledger::PartitionId(q), ledger::Position((*seen_at)[q] + 1),
-          [&](ledger::StoredRecord& r) {
-            if (r.position.value() > upto) return false;
-            auto it = first_index.find(r.event_id);
-            // The first second is warm-up (producer id, first fetches, caches), not measured.
-            if (it != first_index.end() && it->second >= static_cast<size_t>(rate)) {
-              out->push_back(static_cast<double>(at - sent_ns[it->second].load()) / 1e6);
-            }
-            return true;
-          });
-      if (!s.ok()) {
-        std::fprintf(stderr, "rapport bench: %s\n", std::string(s.message()).c_str());
-        return false;
-      }
-      (*seen_at)[q] = upto;
-      return true;
-    };
     for (uint32_t q = 0; q < partitions; ++q) {
-      if (!collect(q, stored[q], &stored_seen, &stored_ms) ||
-          !collect(q, visible[q], &seen, &latency_ms)) {
-        return kExitRuntime;
+      if (stored[q] > stored_seen[q]) {
+        progressed = true;
+        absl::Status s = p.service->ledger()->ScanPartition(
+            ledger::PartitionId(q), ledger::Position(stored_seen[q] + 1),
+            [&](ledger::StoredRecord& r) {
+              if (r.position.value() > stored[q]) return false;
+              auto it = first_index.find(r.event_id);
+              // The first second is warm-up (producer id, first fetches, caches), not measured.
+              int64_t sent = -1;
+              if (it != first_index.end() && it->second >= static_cast<size_t>(rate)) {
+                sent = sent_ns[it->second].load();
+                stored_ms.push_back(static_cast<double>(at - sent) / 1e6);
+              }
+              unseen[q].emplace_back(r.position.value(), sent);
+              return true;
+            });
+        if (!s.ok()) {
+          std::fprintf(stderr, "rapport bench: %s\n", std::string(s.message()).c_str());
+          return kExitRuntime;
+        }
+        stored_seen[q] = stored[q];
+      }
+      // Checkpoints were read before the heads, so every visible record is in `unseen`.
+      while (visible[q] != UINT64_MAX && !unseen[q].empty() &&
+             unseen[q].front().first <= visible[q]) {
+        progressed = true;
+        if (unseen[q].front().second >= 0) {
+          latency_ms.push_back(static_cast<double>(at - unseen[q].front().second) / 1e6);
+        }
+        unseen[q].pop_front();
       }
     }
     if (!progressed) std::this_thread::sleep_for(std::chrono::milliseconds(1));
