@@ -126,22 +126,6 @@ std::string EncodeRecord(const StoredRecord& r, const Event* touchpoint) {
   return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
-absl::StatusOr<Event> EventOfRecord(const StoredRecord& record) {
-  ASSIGN_OR_RETURN(CanonicalEnvelope envelope, ParseCanonical(record.canonical));
-  // Stored events were validated when appended; the limits of today's configuration (size,
-  // tier names) do not apply to them.
-  CodecOptions options;
-  options.max_event_bytes = std::numeric_limits<size_t>::max();
-  options.tiers.clear();
-  auto event = ParseEventJson(envelope.event_json, options);
-  if (!event.ok()) {
-    return absl::DataLossError(
-        AbslView(StrCat("the event of record ", record.position.value(),
-                        " does not parse: ", std::string(event.status().message()))));
-  }
-  return event;
-}
-
 namespace {
 
 // The verified LedgerRecord in `bytes` (copied to `scratch` when misaligned), with its hashes

@@ -70,9 +70,6 @@ struct StoredRecord {
 // Encodes `record` as a FlatBuffers LedgerRecord; with `touchpoint` (the record's event, as
 // rapport.ledger carries it) the typed Touchpoint is filled in too.
 std::string EncodeRecord(const StoredRecord& record, const Event* touchpoint = nullptr);
-// The record's event (with its resolved customer_id) from its canonical bytes, for
-// EncodeRecord's touchpoint. DataLoss when the canonical bytes do not hold a valid event.
-absl::StatusOr<Event> EventOfRecord(const StoredRecord& record);
 // Decodes and verifies a LedgerRecord buffer; DataLoss when it is not one.
 absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes);
 
