@@ -19,6 +19,19 @@ inline void SetCurrentThreadNice(int nice) {
   if (nice > 0) setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
 }
 
+// The calling thread's nice value.
+inline int CurrentThreadNice() {
+  return getpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)));
+}
+
+// Makes the calling thread's nice value `nice`, up or (with the privilege to) down; without it,
+// a thread asked to run at a higher priority stays at its own, which is harmless.
+inline void MatchThreadNice(int nice) {
+  if (CurrentThreadNice() != nice) {
+    setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), nice);
+  }
+}
+
 }  // namespace rapport::ledger
 
 #endif  // RAPPORT_LEDGER_THREAD_PRIORITY_H_

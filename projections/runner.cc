@@ -596,6 +596,60 @@ absl::Status Runner::LoadVersions() {
   return absl::OkStatus();
 }
 
+// Runs one job at a time on a thread of its own, started once, at the nice value of the thread
+// that starts the job (the background runner's, for `serve`).
+class Runner::Helper {
+ public:
+  Helper() : thread_([this] { Loop(); }) {}
+  ~Helper() {
+    {
+      std::lock_guard lock(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  // Starts `job` (which must outlive Wait) on the helper's thread; one at a time.
+  void Start(const std::function<void()>& job) {
+    {
+      std::lock_guard lock(mu_);
+      job_ = &job;
+      nice_ = ledger::CurrentThreadNice();
+    }
+    cv_.notify_all();
+  }
+  // Returns when the started job has returned.
+  void Wait() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return job_ == nullptr; });
+  }
+
+ private:
+  void Loop() {
+    pthread_setname_np(pthread_self(), "projections-2");
+    std::unique_lock lock(mu_);
+    while (true) {
+      cv_.wait(lock, [&] { return stop_ || job_ != nullptr; });
+      if (job_ == nullptr) return;  // stopping, nothing started
+      const std::function<void()>* job = job_;
+      const int nice = nice_;
+      lock.unlock();
+      ledger::MatchThreadNice(nice);
+      (*job)();
+      lock.lock();
+      job_ = nullptr;
+      cv_.notify_all();
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  const std::function<void()>* job_ = nullptr;  // started and not yet returned
+  int nice_ = 0;                                 // the starter's
+  bool stop_ = false;
+  std::thread thread_;  // last: started once the rest is made
+};
+
 absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferred,
                              uint64_t* applied, const std::function<void(uint64_t)>& on_batch,
                              std::vector<std::unique_ptr<PartitionPass>>* passes) {
@@ -606,7 +660,7 @@ absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferre
   std::atomic<uint64_t> total{*applied};
   absl::Mutex callback_mu;
   std::vector<absl::Status> statuses(heads.size());
-  auto work = [&] {
+  std::function<void()> work = [&] {
     for (size_t i; (i = next.fetch_add(1)) < heads.size();) {
       statuses[i] = AdvancePartition(
           versions, heads[i],
@@ -620,15 +674,13 @@ absl::Status Runner::Advance(const std::vector<Version*>& versions, bool deferre
           passes != nullptr ? &(*passes)[i] : nullptr);
     }
   };
-  std::vector<std::thread> threads;
-  for (size_t t = 1; t < std::min<size_t>(2, heads.size()); ++t) {
-    threads.emplace_back([&] {
-      pthread_setname_np(pthread_self(), "projections-2");
-      work();
-    });
+  const bool helped = heads.size() > 1;
+  if (helped) {
+    if (helper_ == nullptr) helper_ = std::make_unique<Helper>();
+    helper_->Start(work);
   }
   work();
-  for (auto& t : threads) t.join();
+  if (helped) helper_->Wait();
   *applied = total.load();
   for (const auto& s : statuses) RETURN_IF_ERROR(s);
   return absl::OkStatus();

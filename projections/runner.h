@@ -162,6 +162,11 @@ class Runner {
   std::vector<uint32_t> live_numbers_ ABSL_GUARDED_BY(mu_);
   std::vector<std::unique_ptr<PartitionPass>> live_passes_ ABSL_GUARDED_BY(mu_);
 
+  // The second thread of live Advances, kept for the runner's life: one started per catch-up
+  // (every few milliseconds) cost its stack's and its allocator heap's page faults each time.
+  class Helper;
+  std::unique_ptr<Helper> helper_ ABSL_GUARDED_BY(mu_);
+
   std::atomic<bool> stop_{false};
   std::thread background_;
 };
