@@ -243,15 +243,9 @@ absl::Status SideStore::Open(const std::string& dir,
   }
   rocksdb::DBOptions db_options = CommonDbOptions();
   db_options.create_if_missing = true;
-  // A column family written a little at a time (checkpoints) would otherwise keep every log
-  // since its first write until its memtable fills.
-  db_options.max_total_wal_size = 4 * options.write_buffer_bytes;
-  // Its log is never synced, so without this the kernel wrote it back in bursts of megabytes,
-  // and the ledger's next fsync on the same file system waited for them (ext4 commits the
-  // journal for both): a 25 KB group commit took 60-70 ms about once a second. Written back
-  // every 64 KB instead, ledger fsyncs over 20 ms fell from 30 to 9-17 in 20 s at 10,000
-  // events/s and publish -> stored p99 from 85-114 to 61-64 ms (docs/PERFORMANCE.md).
-  db_options.wal_bytes_per_sync = 64 << 10;
+  // No write-ahead log (side_store.h): a crash must then leave the column families at one and
+  // the same write, which flushing them together guarantees.
+  db_options.atomic_flush = true;
   auto cache = rocksdb::NewLRUCache(options.block_cache_bytes);
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs;
   cfs.emplace_back(rocksdb::kDefaultColumnFamilyName, CfOptions(cache, true, 4 << 20));
@@ -275,11 +269,24 @@ absl::Status SideStore::Open(const std::string& dir,
     return ToStatus(s, StrCat("opening ", dir));
   }
   store->db_.reset(raw);
+  store->dir_ = dir;
+  store->read_only_ = options.read_only;
+  store->write_options_.disableWAL = true;
   *out = std::move(store);
   return absl::OkStatus();
 }
 
+absl::Status SideStore::Flush() {
+  if (read_only_) return absl::OkStatus();
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return ToStatus(db_->Flush(fo, handles_), StrCat("flushing ", dir_));
+}
+
 SideStore::~SideStore() {
+  // RocksDB would flush unlogged writes at close too; this says so, and does it while the
+  // handles exist. A failure leaves them to be derived again, which is what a crash does.
+  (void)Flush();
   for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h);
 }
 

@@ -530,6 +530,7 @@ absl::Status Runner::Open(ledger::Ledger* ledger, const RunnerOptions& options,
   std::unique_ptr<Runner> runner(new Runner(ledger, options));
   ledger::SideStoreOptions so;
   so.read_only = ledger->read_only();
+  so.write_buffer_bytes = options.store_write_buffer_bytes;
   absl::Status s = ledger::SideStore::Open(
       ProjectionsDir(ledger->dir()), {kProjectionsCf, kProjectionMetaCf}, so, &runner->store_);
   if (s.ok()) {
@@ -590,7 +591,7 @@ absl::Status Runner::LoadVersions() {
   }
   // A read-only ledger cannot record version 1; its queries fold from the ledger.
   if (batch.Count() > 0 && !ledger_->read_only()) {
-    RETURN_IF_ERROR(ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &batch),
+    RETURN_IF_ERROR(ledger::ToStatus(db->Write(store_->write_options(), &batch),
                                      "writing projection metadata"));
   }
   return absl::OkStatus();
@@ -924,7 +925,7 @@ class Runner::PartitionPass {
       batch.Put(runner_->meta_cf_, CheckpointKey(v->kind, v->number, p_),
                 U64Value(v->checkpoints[p_]));
     }
-    return ledger::ToStatus(db_->Write(rocksdb::WriteOptions(), &batch),
+    return ledger::ToStatus(db_->Write(runner_->store_->write_options(), &batch),
                             "writing projection state");
   }
 
@@ -998,7 +999,7 @@ class Runner::PartitionPass {
       RETURN_IF_ERROR(write_file(vi, /*snapshots=*/false));
     }
     if (resets.Count() > 0) {
-      RETURN_IF_ERROR(ledger::ToStatus(db_->Write(rocksdb::WriteOptions(), &resets),
+      RETURN_IF_ERROR(ledger::ToStatus(db_->Write(runner_->store_->write_options(), &resets),
                                        "writing projection state"));
     }
     if (!files.empty()) {
@@ -1165,7 +1166,7 @@ absl::Status Runner::RebuildPass(const std::vector<Version*>& versions, uint64_t
             checkpoints.Put(meta_cf_, CheckpointKey(v->kind, v->number, p),
                             U64Value(v->checkpoints[p]));
           }
-          s = ledger::ToStatus(db_->Write(rocksdb::WriteOptions(), &checkpoints),
+          s = ledger::ToStatus(db_->Write(store_->write_options(), &checkpoints),
                                "writing projection checkpoints");
         }
       } else {
@@ -1490,7 +1491,9 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
     }
   }
   RETURN_IF_ERROR(
-      ledger::ToStatus(db->Write(rocksdb::WriteOptions(), &start), "starting a rebuild"));
+      ledger::ToStatus(db->Write(store_->write_options(), &start), "starting a rebuild"));
+  // Durable before any file is ingested for the new version (the store keeps no log).
+  RETURN_IF_ERROR(store_->Flush());
   // SST files of a rebuild that died before ingesting them.
   std::error_code ec;
   std::filesystem::remove_all(RebuildDir(db), ec);
@@ -1519,9 +1522,10 @@ absl::Status Runner::Rebuild(const std::vector<ProjectionKind>& kinds,
     finish.Put(meta_cf_, CurrentKey(v->kind), U64Value(v->number));
     DeleteVersion(&finish, states_cf_, meta_cf_, v->kind, old.number, ledger_->partitions());
   }
-  rocksdb::WriteOptions sync;
-  sync.sync = true;
-  RETURN_IF_ERROR(ledger::ToStatus(db->Write(sync, &finish), "switching to the rebuilt version"));
+  RETURN_IF_ERROR(ledger::ToStatus(db->Write(store_->write_options(), &finish),
+                                   "switching to the rebuilt version"));
+  // The switch is durable once this returns (the store keeps no log).
+  RETURN_IF_ERROR(store_->Flush());
   {
     absl::MutexLock view(&view_mu_);
     for (auto& v : next) {
