@@ -231,8 +231,9 @@ TEST(LiveCrashTest, KillNineDuringLiveCatchUpLeavesStatesAndCheckpointsTogether)
     } else {
       ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == kRebuiltExit) << status;
     }
-    // What the crash left: checkpoints no further than the ledger, and states that are exactly
-    // those of the checkpoints — catching up from there gives what a rebuild gives.
+    // What the crash left must be states that are exactly those of their checkpoints: catching
+    // up from there gives what a rebuild gives (states ahead of their checkpoints would have
+    // events applied twice, states behind them would miss events).
     std::unique_ptr<ledger::Ledger> ledger;
     std::unique_ptr<Runner> runner;
     Open(dir.str(), &ledger, &runner);
