@@ -646,7 +646,7 @@ class Runner::Helper {
   std::mutex mu_;
   std::condition_variable cv_;
   const std::function<void()>* job_ = nullptr;  // started and not yet returned
-  int nice_ = 0;                                 // the starter's
+  int nice_ = 0;                                // the starter's
   bool stop_ = false;
   std::thread thread_;  // last: started once the rest is made
 };
