@@ -148,9 +148,19 @@ int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench) {
   publisher.join();
   auto stored = StoredRecords(*p.service);
   // The rest of the pipeline: projections applied, every record relayed, changelogs published.
+  std::fprintf(stderr, "\n");
   while (true) {
     auto st = p.service->status();
     if (st.projections_behind == 0 && st.relay.lag == 0 && st.changelog.lag == 0) break;
+    auto now = BenchClock::now();
+    if (now - last_print > std::chrono::seconds(1)) {
+      last_print = now;
+      std::fprintf(stderr,
+                   "\rbench: %.0fs: projections behind %llu, relay lag %llu, changelog lag %llu   ",
+                   SecondsBetween(t0, now), static_cast<unsigned long long>(st.projections_behind),
+                   static_cast<unsigned long long>(st.relay.lag),
+                   static_cast<unsigned long long>(st.changelog.lag));
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   auto t2 = BenchClock::now();
