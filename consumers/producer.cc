@@ -9,7 +9,7 @@ namespace rapport::consumers {
 absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaOptions& options,
                                                            std::string client_id,
                                                            DeliveryFn on_delivery,
-                                                           const Properties& required) {
+                                                           const Properties& required, int nice) {
   std::unique_ptr<Producer> p(new Producer());
   Properties all_required = {{"enable.idempotence", "true"}, {"acks", "all"}};
   all_required.insert(all_required.end(), required.begin(), required.end());
@@ -24,10 +24,10 @@ absl::StatusOr<std::unique_ptr<Producer>> Producer::Create(const KafkaOptions& o
                          {"partitioner", "murmur2_random"},
                          {"compression.type", "lz4"},
                          {"client.id", client_id}},
-                        all_required, [self](rd_kafka_conf_t* conf) {
+                        all_required, [self, nice](rd_kafka_conf_t* conf) {
                           // Our producers carry derived work (the ledger topic, changelogs,
                           // rejected messages): their librdkafka threads yield to appends too.
-                          LowerClientThreadsPriority(conf, ledger::kDerivedWorkNice);
+                          LowerClientThreadsPriority(conf, nice);
                           rd_kafka_conf_set_opaque(conf, self);
                           rd_kafka_conf_set_dr_msg_cb(
                               conf, +[](rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {

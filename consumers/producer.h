@@ -14,6 +14,7 @@
 
 #include "absl/status/status.h"
 #include "consumers/kafka.h"
+#include "ledger/thread_priority.h"
 
 namespace rapport::consumers {
 
@@ -25,11 +26,12 @@ class Producer {
   using DeliveryFn = std::function<void(const rd_kafka_message_t*)>;
 
   // `required`: settings the caller's guarantees rest on (NewClient), besides idempotence and
-  // acks=all.
+  // acks=all. `nice`: the nice value of the client's own threads.
   static absl::StatusOr<std::unique_ptr<Producer>> Create(const KafkaOptions& options,
                                                           std::string client_id,
                                                           DeliveryFn on_delivery,
-                                                          const Properties& required = {});
+                                                          const Properties& required = {},
+                                                          int nice = ledger::kDerivedWorkNice);
   ~Producer();
 
   // Queues one message. ResourceExhausted when the local queue is full (poll, then retry);
