@@ -65,8 +65,10 @@ int RunBenchQuery(const CommonFlags& flags, const BenchFlags& bench);
 // Sustained ingest through the embedded broker: a producer publishes the workload to the inbox
 // and the whole pipeline takes it in; events stored per second.
 int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench);
-// Publish-to-projection-visible latency at a steady `rate` for `seconds`: p50/p99/p99.9/max.
-int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate, int seconds);
+// Publish-to-projection-visible latency at a steady `rate` for `seconds`, the first
+// `warmup_seconds` not measured: p50/p99/p99.9/max, and the worst second's p99.
+int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate, int seconds,
+                    int warmup_seconds);
 
 }  // namespace rapport::tools
 

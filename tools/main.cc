@@ -182,16 +182,20 @@ int main(int argc, char** argv) {
     resolve();
     code = RunBenchIngest(common, bench);
   });
-  int latency_rate = 20000, latency_seconds = 30;
+  int latency_rate = 20000, latency_seconds = 30, latency_warmup = 3;
   auto* bench_latency = bench_cmd->add_subcommand(
       "latency", "publish-to-projection-visible latency at a steady rate (embedded broker)");
   add_bench(bench_latency);
   bench_latency->add_option("--rate", latency_rate, "events per second")->capture_default_str();
   bench_latency->add_option("--seconds", latency_seconds, "how long to publish")
       ->capture_default_str();
+  bench_latency
+      ->add_option("--warmup", latency_warmup,
+                   "seconds of the publishing not measured (the pipeline's start-up catch-up)")
+      ->capture_default_str();
   bench_latency->callback([&] {
     resolve();
-    code = RunBenchLatency(common, bench, latency_rate, latency_seconds);
+    code = RunBenchLatency(common, bench, latency_rate, latency_seconds, latency_warmup);
   });
 
   try {

@@ -109,6 +109,10 @@ TEST_F(CliTest, BadUsageExitsTwo) {
   auto r = RunRapport(dir_, "digest --config " + dir_.Sub("bad.toml") + " " + Dir());
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_THAT(r.err, HasSubstr("ledger.partitoins"));
+  // Checked before anything starts: a warm-up as long as the run would leave nothing measured.
+  r = RunRapport(dir_, "bench latency --seconds 3 --warmup 3 " + Dir());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("--warmup"));
 }
 
 TEST_F(CliTest, GenIsDeterministicAndAppendable) {
