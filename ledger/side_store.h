@@ -40,8 +40,9 @@ class SideStore {
   rocksdb::DB* db() const { return db_.get(); }
   // What every write to db() must use (no write-ahead log; not synced).
   const rocksdb::WriteOptions& write_options() const { return write_options_; }
-  // Makes everything written so far durable (all column families at once).
-  absl::Status Flush();
+  // Makes everything written so far durable (all column families at once), and visible to
+  // read-only openers. `wait` false: starts the flush on RocksDB's threads and returns.
+  absl::Status Flush(bool wait = true);
   // The column families named at Open, in that order.
   rocksdb::ColumnFamilyHandle* column_family(size_t i) const { return handles_[i + 1]; }
 

@@ -276,10 +276,10 @@ absl::Status SideStore::Open(const std::string& dir,
   return absl::OkStatus();
 }
 
-absl::Status SideStore::Flush() {
+absl::Status SideStore::Flush(bool wait) {
   if (read_only_) return absl::OkStatus();
   rocksdb::FlushOptions fo;
-  fo.wait = true;
+  fo.wait = wait;
   return ToStatus(db_->Flush(fo, handles_), StrCat("flushing ", dir_));
 }
 

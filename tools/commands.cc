@@ -394,10 +394,19 @@ int RunExport(const CommonFlags& flags, const std::string& projection, const std
   if (!runner) return exit_code;
   for (const auto& st : runner->Status()) {
     if (st.kind == *kind && (st.behind > 0 || !st.rules_match)) {
-      std::fprintf(stderr,
-                   "rapport: warning: the stored %s projection is %s; run `rapport rebuild` "
-                   "or let `serve` catch up\n",
-                   projection.c_str(), st.rules_match ? "behind the ledger" : "from other rules");
+      if (st.rules_match) {
+        // Beside a running server: it flushes what read-only readers see every few seconds.
+        std::fprintf(stderr,
+                     "rapport: warning: the stored %s projection is %llu records behind the "
+                     "ledger; a running `serve` makes them visible within seconds, otherwise "
+                     "run `rapport rebuild`\n",
+                     projection.c_str(), static_cast<unsigned long long>(st.behind));
+      } else {
+        std::fprintf(stderr,
+                     "rapport: warning: the stored %s projection is from other rules; run "
+                     "`rapport rebuild`\n",
+                     projection.c_str());
+      }
     }
   }
   std::string out;

@@ -9,6 +9,7 @@
 #include <random>
 #include <set>
 
+#include "absl/time/clock.h"
 #include "ledger/ledger.h"
 #include "ledger/timestamp.h"
 #include "rocksdb/db.h"
@@ -337,6 +338,84 @@ TEST_F(RunnerTest, CheckpointsSurviveReopenAndNothingIsAppliedTwice) {
   for (const auto& s : runner_->Status()) EXPECT_EQ(s.behind, 0u);
   ASSERT_OK(runner_->CatchUp());
   EXPECT_EQ(AllStored(ProjectionKind::kLoyalty), before);
+}
+
+// How many customers a read-only reader opened now (as `rapport export` beside a running server
+// does) sees stored, and how many records it sees the projection behind the ledger.
+std::pair<size_t, uint64_t> SeenByAReadOnlyReader(const std::string& dir, ProjectionKind kind) {
+  ledger::LedgerOptions options;
+  options.read_only = true;
+  std::unique_ptr<ledger::Ledger> ledger;
+  EXPECT_OK(ledger::Ledger::Open(dir, options, &ledger));
+  if (!ledger) return {0, UINT64_MAX};
+  std::unique_ptr<Runner> runner;
+  EXPECT_OK(Runner::Open(ledger.get(), RunnerOptions{}, &runner));
+  if (!runner) return {0, UINT64_MAX};
+  size_t customers = 0;
+  EXPECT_OK(runner->ForEachStored(kind, [&](std::string_view, std::string_view) {
+    ++customers;
+    return true;
+  }));
+  uint64_t behind = UINT64_MAX;
+  for (const auto& s : runner->Status()) {
+    if (s.kind == kind) behind = s.behind;
+  }
+  return {customers, behind};
+}
+
+// The store keeps no log, so read-only readers see it as of its last flush: the background
+// runner flushes it every store_flush_interval_ms when it has applied something, so that they
+// are never more than that behind a running server; without it they would see nothing until a
+// memtable filled.
+TEST(BackgroundRunnerTest, FlushesSoReadOnlyReadersBesideItSeeItsStates) {
+  testing::TempDir dir;
+  for (int interval_ms : {0, 100}) {
+    SCOPED_TRACE(interval_ms);
+    std::string sub = dir.str() + "/interval" + std::to_string(interval_ms);
+    std::unique_ptr<ledger::Ledger> ledger;
+    ASSERT_OK(ledger::Ledger::Open(sub, ledger::LedgerOptions{}, &ledger));
+    RunnerOptions options;
+    options.store_flush_interval_ms = interval_ms;
+    std::unique_ptr<Runner> runner;
+    ASSERT_OK(Runner::Open(ledger.get(), options, &runner));
+    runner->StartBackground();
+    std::vector<ledger::PreparedEvent> batch;
+    tools::GenerateWorkload({50, 600, 11}, [&](std::string_view line) {
+      auto p = ledger::ParseAndPrepare(line, ledger::CodecOptions{});
+      ASSERT_TRUE(p.ok()) << p.status();
+      batch.push_back(*std::move(p));
+    });
+    ASSERT_OK(ledger->Append(std::move(batch)).status());
+    auto deadline = absl::Now() + absl::Seconds(60);
+    auto applied = [&] {
+      for (const auto& s : runner->Status()) {
+        if (s.behind > 0) return false;
+      }
+      return true;
+    };
+    while (!applied() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(10));
+    ASSERT_TRUE(applied());
+    size_t customers = 0;  // as the server itself sees them
+    ASSERT_OK(
+        runner->ForEachStored(ProjectionKind::kLoyalty, [&](std::string_view, std::string_view) {
+          ++customers;
+          return true;
+        }));
+    ASSERT_GT(customers, 40u);
+    std::pair<size_t, uint64_t> seen = SeenByAReadOnlyReader(sub, ProjectionKind::kLoyalty);
+    if (interval_ms == 0) {
+      // Applied, but all of it still in the memtables.
+      EXPECT_EQ(seen.first, 0u);
+      EXPECT_EQ(seen.second, 600u);
+      continue;
+    }
+    while (seen.first < customers && absl::Now() < deadline) {
+      absl::SleepFor(absl::Milliseconds(50));
+      seen = SeenByAReadOnlyReader(sub, ProjectionKind::kLoyalty);
+    }
+    EXPECT_EQ(seen.first, customers);
+    EXPECT_EQ(seen.second, 0u);
+  }
 }
 
 }  // namespace
