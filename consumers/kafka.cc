@@ -1,5 +1,7 @@
 #include "consumers/kafka.h"
 
+#include <string_view>
+
 #include "ledger/strings.h"
 #include "ledger/thread_priority.h"
 #include "spdlog/spdlog.h"
@@ -33,6 +35,13 @@ absl::Status Set(rd_kafka_conf_t* conf, const std::string& key, const std::strin
   return absl::OkStatus();
 }
 
+// Whether a librdkafka warning is about a setting Rapport itself makes on purpose: the relay's
+// enable.gapless.guarantee (relay.cc), which librdkafka calls experimental on every start.
+bool IsOurOwnSettingsWarning(std::string_view facility, std::string_view message) {
+  return facility == "CONFWARN" &&
+         message.find("enable.gapless.guarantee is experimental") != std::string_view::npos;
+}
+
 // Called on librdkafka's threads; spdlog's logger is thread-safe.
 void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
   spdlog::level::level_enum l = level <= 2   ? spdlog::level::critical
@@ -40,6 +49,7 @@ void LogToSpdlog(const rd_kafka_t* rk, int level, const char* facility, const ch
                                 : level == 4 ? spdlog::level::warn
                                 : level <= 6 ? spdlog::level::info
                                              : spdlog::level::debug;
+  if (IsOurOwnSettingsWarning(facility, message)) l = spdlog::level::debug;
   spdlog::log(l, "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
 }
 
