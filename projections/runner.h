@@ -56,7 +56,7 @@ struct RunnerOptions {
   size_t store_write_buffer_bytes = 32u << 20;
   // The background runner flushes the store at most this often when it has applied something
   // since its last flush (0: only when a memtable fills). A read-only reader beside a running
-  // server (`rapport export`, `rapport status`) sees the store as of its last flush, so this is
+  // server (`rapport export`, `rapport profile`) sees the store as of its last flush, so this is
   // how far behind such readers can be; it also bounds what a crash makes the runner apply again.
   int store_flush_interval_ms = 10000;
 };

@@ -395,10 +395,10 @@ int RunExport(const CommonFlags& flags, const std::string& projection, const std
   for (const auto& st : runner->Status()) {
     if (st.kind == *kind && (st.behind > 0 || !st.rules_match)) {
       if (st.rules_match) {
-        // Beside a running server: it flushes what read-only readers see every few seconds.
+        // Beside a running server: it flushes what read-only readers see every 10 s.
         std::fprintf(stderr,
                      "rapport: warning: the stored %s projection is %llu records behind the "
-                     "ledger; a running `serve` makes them visible within seconds, otherwise "
+                     "ledger; a running `serve` makes them visible within about 10 s, otherwise "
                      "run `rapport rebuild`\n",
                      projection.c_str(), static_cast<unsigned long long>(st.behind));
       } else {
