@@ -51,8 +51,8 @@ struct RunnerOptions {
   // cores); an idle CPU still runs the projections at full speed.
   int background_nice = ledger::kDerivedWorkNice;
   // The memtable of each column family of the projections' database. It keeps no log, so after
-  // a crash the runner applies again what was written since its last flush: up to about this
-  // much state per column family (a few seconds of events at 20,000/s).
+  // a crash the runner applies again what was written since its last flush: at most about this
+  // much state per column family, or store_flush_interval_ms of events, whichever is less.
   size_t store_write_buffer_bytes = 32u << 20;
   // The background runner flushes the store at most this often when it has applied something
   // since its last flush (0: only when a memtable fills). A read-only reader beside a running
