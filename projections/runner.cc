@@ -1277,6 +1277,12 @@ absl::Status Runner::RebuildPass(const std::vector<Version*>& versions, uint64_t
 }
 
 absl::Status Runner::CatchUp() {
+  uint64_t applied = 0;
+  return CatchUp(&applied);
+}
+
+absl::Status Runner::CatchUp(uint64_t* applied) {
+  *applied = 0;
   if (ledger_->read_only()) return absl::FailedPreconditionError("the ledger is read-only");
   absl::MutexLock lock(&mu_);
   std::vector<Version*> versions;
@@ -1295,8 +1301,7 @@ absl::Status Runner::CatchUp() {
     live_numbers_ = std::move(numbers);
   }
   live_passes_.resize(ledger_->partitions());
-  uint64_t applied = 0;
-  return Advance(live_versions_, /*deferred=*/false, &applied, {}, &live_passes_);
+  return Advance(live_versions_, /*deferred=*/false, applied, {}, &live_passes_);
 }
 
 void Runner::StartBackground() {
@@ -1305,18 +1310,20 @@ void Runner::StartBackground() {
     pthread_setname_np(pthread_self(), "projections");
     ledger::SetCurrentThreadNice(options_.background_nice);
     uint64_t seen = 0;
-    uint64_t flushed_seen = 0;
+    uint64_t unflushed = 0;  // records applied since the last flush
     absl::Time flushed_at = absl::Now();
     while (!stop_.load()) {
       seen = ledger_->WaitForCommit(seen, absl::Milliseconds(200));
       if (stop_.load()) break;
       auto started = absl::Now();
-      absl::Status s = CatchUp();
-      if (s.ok() && options_.store_flush_interval_ms > 0 && seen != flushed_seen &&
+      uint64_t applied = 0;
+      absl::Status s = CatchUp(&applied);
+      unflushed += applied;
+      if (s.ok() && options_.store_flush_interval_ms > 0 && unflushed > 0 &&
           started - flushed_at >= absl::Milliseconds(options_.store_flush_interval_ms)) {
         // On RocksDB's flush thread: the next catch-up need not wait for it.
         s = store_->Flush(/*wait=*/false);
-        flushed_seen = seen;
+        unflushed = 0;
         flushed_at = started;
       }
       // Let commits accumulate so that a busy customer's events share a state write.
