@@ -81,7 +81,7 @@ class Runner {
 
   // Applies every committed record not yet applied, in every projection's current version.
   absl::Status CatchUp();
-  // The same, saying how many records it applied (summed over the projections).
+  // The same, saying how many records it applied (each once, whatever the projections).
   absl::Status CatchUp(uint64_t* applied);
   // Runs CatchUp after every group commit on a thread of its own until destruction.
   void StartBackground();

@@ -62,6 +62,8 @@ int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench);
 int RunBenchRebuild(const CommonFlags& flags, const BenchFlags& bench);
 // Stored-projection lookups and as-of folds of a 1,000-event customer: p50/p99.
 int RunBenchQuery(const CommonFlags& flags, const BenchFlags& bench);
+// Live projection updates: appends in batches of --batch, the runner catching up after each.
+int RunBenchLive(const CommonFlags& flags, const BenchFlags& bench);
 // Sustained ingest through the embedded broker: a producer publishes the workload to the inbox
 // and the whole pipeline takes it in; events stored per second.
 int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench);

@@ -175,6 +175,13 @@ int main(int argc, char** argv) {
     resolve();
     code = RunBenchQuery(common, bench);
   });
+  auto* bench_live = bench_cmd->add_subcommand(
+      "live", "live projection updates: the runner catches up after every append batch");
+  add_bench(bench_live);
+  bench_live->callback([&] {
+    resolve();
+    code = RunBenchLive(common, bench);
+  });
   auto* bench_ingest =
       bench_cmd->add_subcommand("ingest", "Kafka inbox to ledger through the embedded broker");
   add_bench(bench_ingest);
