@@ -1,5 +1,4 @@
 // `rapport bench append|replay`: end-to-end figures on a workload made by the gen generator.
-#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -221,14 +220,6 @@ int LoadForProjections(const CommonFlags& flags, const BenchFlags& bench, Config
     return kExitRuntime;
   }
   return kExitOk;
-}
-
-// CPU seconds of the whole process (every thread, RocksDB's included) so far.
-double ProcessCpuSeconds() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
 // Resets the process's peak resident set size (Linux: /proc/self/clear_refs), so that PeakRssMb

@@ -1,6 +1,7 @@
 #include "tools/bench_common.h"
 
 #include <dlfcn.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -14,6 +15,13 @@ namespace rapport::tools {
 namespace {
 constexpr char kMarker[] = ".rapport-bench";
 }  // namespace
+
+double ProcessCpuSeconds() {
+  rusage u;
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
 
 bool PrepareBenchDir(const std::string& dir) {
   namespace fs = std::filesystem;

@@ -17,6 +17,10 @@ inline double SecondsBetween(BenchClock::time_point a, BenchClock::time_point b)
   return std::chrono::duration<double>(b - a).count();
 }
 
+// CPU seconds of the whole process (every thread, RocksDB's and librdkafka's included) so far.
+// Less sensitive than wall time to other work on a shared machine.
+double ProcessCpuSeconds();
+
 // Benchmarks own their data dir: they create it fresh, and refuse to wipe one they did not make
 // (false, with a message on stderr).
 bool PrepareBenchDir(const std::string& dir);

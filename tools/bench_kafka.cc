@@ -122,6 +122,7 @@ int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench) {
   constexpr uint64_t kWindow = 60000;
   std::fprintf(stderr, "bench: publishing %zu events to %s\n", events.size(), topic.c_str());
   auto t0 = BenchClock::now();
+  const double cpu0 = ProcessCpuSeconds();
   std::thread publisher([&] {
     for (size_t i = 0; i < events.size(); ++i) {
       Publish(&p, topic, events[i]);
@@ -146,6 +147,7 @@ int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench) {
     if (p.service->inbox_stats().lost_to_retention > 0 || !p.service->failure().ok()) break;
   }
   auto t1 = BenchClock::now();
+  const double cpu1 = ProcessCpuSeconds();
   // The ledger's share of the ingest: its groups and the CPU of its two threads.
   const ledger::LedgerStats ls = p.service->ledger()->stats();
   publisher.join();
@@ -175,7 +177,7 @@ int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench) {
       "\"events_per_s\":%.0f,\"all_stages_seconds\":%.3f,\"all_stages_events_per_s\":%.0f,"
       "\"relayed\":%llu,\"changelog_messages\":%llu,\"group_commits\":%llu,"
       "\"events_per_group_commit\":%.1f,\"sequence_cpu_seconds\":%.3f,"
-      "\"write_cpu_seconds\":%.3f}\n",
+      "\"write_cpu_seconds\":%.3f,\"cpu_seconds\":%.3f,\"cpu_us_per_event\":%.2f}\n",
       BenchJsonHead("ingest").c_str(), events.size(), static_cast<unsigned long long>(records),
       static_cast<unsigned long long>(stored), static_cast<unsigned long long>(st.inbox.duplicates),
       static_cast<unsigned long long>(st.inbox.rejected),
@@ -189,7 +191,8 @@ int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench) {
                      : static_cast<double>(ls.events_appended + ls.duplicates) /
                            static_cast<double>(ls.groups),
       static_cast<double>(ls.sequence_cpu_micros) / 1e6,
-      static_cast<double>(ls.write_cpu_micros) / 1e6);
+      static_cast<double>(ls.write_cpu_micros) / 1e6, cpu1 - cpu0,
+      (cpu1 - cpu0) * 1e6 / static_cast<double>(events.size()));
   p.service->Stop();
   return stored == records ? kExitOk : kExitRuntime;
 }
@@ -228,6 +231,7 @@ int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate,
 
   std::fprintf(stderr, "bench: publishing %zu events at %d/s\n", events.size(), rate);
   auto t0 = BenchClock::now();
+  const double cpu0 = ProcessCpuSeconds();
   std::thread publisher([&] {
     // Wakes once a millisecond and publishes every event due by then: a wake-up per event
     // (20,000/s) cost this thread more CPU than publishing, CPU the pipeline measured needs.
@@ -330,6 +334,7 @@ int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate,
   }
   publisher.join();
   auto elapsed = SecondsBetween(t0, BenchClock::now());
+  const double cpu = ProcessCpuSeconds() - cpu0;
   size_t measured = latency_ms.size();
   std::sort(latency_ms.begin(), latency_ms.end());
   double p50 = Percentile(latency_ms, 0.50), p99 = Percentile(latency_ms, 0.99),
@@ -350,10 +355,11 @@ int RunBenchLatency(const CommonFlags& flags, const BenchFlags& bench, int rate,
       "\"seconds\":%.3f,\"visible_p50_ms\":%.2f,\"visible_p99_ms\":%.2f,"
       "\"visible_p999_ms\":%.2f,\"visible_max_ms\":%.2f,\"stored_p50_ms\":%.2f,"
       "\"stored_p99_ms\":%.2f,\"stored_max_ms\":%.2f,\"worst_second_visible_p99_ms\":%.2f,"
-      "\"seconds_over_100ms\":%d}\n",
+      "\"seconds_over_100ms\":%d,\"cpu_seconds\":%.3f,\"cpu_us_per_event\":%.2f}\n",
       BenchJsonHead("latency").c_str(), rate, events.size(), warmup_events, measured, elapsed, p50,
       p99, p999, max, Percentile(stored_ms, 0.50), Percentile(stored_ms, 0.99),
-      Percentile(stored_ms, 1.0), worst_second_p99, seconds_over_100ms);
+      Percentile(stored_ms, 1.0), worst_second_p99, seconds_over_100ms, cpu,
+      cpu * 1e6 / static_cast<double>(events.size()));
   p.service->Stop();
   return measured == to_measure ? kExitOk : kExitRuntime;
 }
