@@ -2,6 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "ledger/ledger.h"
 #include "tests/testing/events.h"
 #include "tests/testing/status_matchers.h"
@@ -126,6 +128,22 @@ TEST_F(CliTest, GenIsDeterministicAndAppendable) {
   auto r = RunRapport(dir_, "append " + Dir(), a.out);
   EXPECT_EQ(r.exit_code, 0) << r.err << r.out.substr(0, 500);
   EXPECT_EQ(RunRapport(dir_, "verify " + Dir()).exit_code, 0);
+}
+
+TEST_F(CliTest, BenchLiveAppliesEveryRecordOnce) {
+  auto r = RunRapport(
+      dir_, "bench live --events 3000 --customers 200 --batch 150 --data-dir " + dir_.Sub("bench"));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("{\"bench\":\"live\""));
+  EXPECT_THAT(r.out, HasSubstr("\"events\":3000,\"records\":"));
+  EXPECT_THAT(r.out, HasSubstr("\"cpu_us_per_event\":"));
+  EXPECT_THAT(r.out, HasSubstr("\"batch\":150,\"customers\":200}"));
+  // It makes its own data dir and refuses one it did not make.
+  std::filesystem::create_directories(dir_.Sub("mine"));
+  testing::WriteFile(dir_.Sub("mine/keep.txt"), "x");
+  r = RunRapport(dir_, "bench live --events 10 --data-dir " + dir_.Sub("mine"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_THAT(r.err, HasSubstr("was not made by a benchmark"));
 }
 
 TEST_F(CliTest, ProjectionsAsOfRebuildAndExport) {
