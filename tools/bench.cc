@@ -1,4 +1,5 @@
-// `rapport bench append|replay`: end-to-end figures on a workload made by the gen generator.
+// `rapport bench append|replay|rebuild|query|live`: end-to-end figures on a workload made by the
+// gen generator.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -361,10 +362,10 @@ int RunBenchLive(const CommonFlags& flags, const BenchFlags& bench) {
   std::string out = StrCat(BenchJsonHead("live"), ",\"projections\":3,\"events\":", lines.size(),
                            ",\"records\":", records);
   AppendNumber(&out, "catch_up_seconds", wall);
-  AppendNumber(&out, "events_per_s", events / wall);
+  AppendNumber(&out, "events_per_s", wall > 0 ? events / wall : 0);
   // The whole process's CPU during the catch-ups: the runner's two threads and RocksDB's.
   AppendNumber(&out, "cpu_seconds", cpu);
-  AppendNumber(&out, "cpu_us_per_event", cpu * 1e6 / events);
+  AppendNumber(&out, "cpu_us_per_event", events > 0 ? cpu * 1e6 / events : 0);
   AppendNumber(&out, "catch_up_p50_ms", Percentile(catch_up_ms, 0.5));
   AppendNumber(&out, "catch_up_p99_ms", Percentile(catch_up_ms, 0.99));
   AppendNumber(&out, "catch_up_max_ms", catch_up_ms.empty() ? 0 : catch_up_ms.back());

@@ -192,7 +192,7 @@ int RunBenchIngest(const CommonFlags& flags, const BenchFlags& bench) {
                            static_cast<double>(ls.groups),
       static_cast<double>(ls.sequence_cpu_micros) / 1e6,
       static_cast<double>(ls.write_cpu_micros) / 1e6, cpu1 - cpu0,
-      (cpu1 - cpu0) * 1e6 / static_cast<double>(events.size()));
+      events.empty() ? 0.0 : (cpu1 - cpu0) * 1e6 / static_cast<double>(events.size()));
   p.service->Stop();
   return stored == records ? kExitOk : kExitRuntime;
 }
