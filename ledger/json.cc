@@ -96,14 +96,41 @@ char SimpleEscape(char e) {
   }
 }
 
+namespace {
+
+// Whether any of the 8 bytes of `w` is a control character, '"' or '\\' (bit tricks exact for
+// that question: bytes >= 0x80, UTF-8's, never count).
+bool AnyNeedsEscaping(uint64_t w) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr uint64_t kHighs = 0x8080808080808080ULL;
+  const uint64_t quote = w ^ (kOnes * '"');
+  const uint64_t backslash = w ^ (kOnes * '\\');
+  const uint64_t below_space = (w - kOnes * 0x20) & ~w;
+  const uint64_t is_quote = (quote - kOnes) & ~quote;
+  const uint64_t is_backslash = (backslash - kOnes) & ~backslash;
+  return ((below_space | is_quote | is_backslash) & kHighs) != 0;
+}
+
+}  // namespace
+
 void AppendString(std::string* out, std::string_view s) {
   out->push_back('"');
   size_t run = 0;  // start of the pending run of bytes that need no escaping
-  for (size_t i = 0; i < s.size(); ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
+  for (size_t i = 0; i < s.size();) {
+    // Eight bytes at a time while none needs escaping: most text has nothing to escape, and
+    // rendering projections is mostly strings.
+    if (i + 8 <= s.size()) {
+      uint64_t w;
+      std::memcpy(&w, s.data() + i, 8);
+      if (!AnyNeedsEscaping(w)) {
+        i += 8;
+        continue;
+      }
+    }
+    auto c = static_cast<unsigned char>(s[i++]);
     if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
-    run = i + 1;
+    out->append(s.data() + run, i - 1 - run);
+    run = i;
     switch (c) {
       case '"':
         out->append("\\\"");

@@ -1,6 +1,8 @@
 #include "ledger/timestamp.h"
 
+#include <array>
 #include <chrono>
+#include <cstring>
 
 namespace rapport::ledger {
 namespace {
@@ -54,10 +56,18 @@ std::optional<Timestamp> Bad(std::string* why, const char* message) {
   return std::nullopt;
 }
 
-void Append2(std::string* out, unsigned v) {
-  out->push_back(static_cast<char>('0' + v / 10));
-  out->push_back(static_cast<char>('0' + v % 10));
-}
+// "00" to "99", so that a timestamp is written two digits at a time into a buffer and appended
+// once: formatting by push_back was 7 % of the projection runner's instructions (rendering).
+constexpr std::array<char, 200> kDigitPairs = [] {
+  std::array<char, 200> pairs{};
+  for (int i = 0; i < 100; ++i) {
+    pairs[2 * i] = static_cast<char>('0' + i / 10);
+    pairs[2 * i + 1] = static_cast<char>('0' + i % 10);
+  }
+  return pairs;
+}();
+
+void Put2(char* at, unsigned v) { std::memcpy(at, &kDigitPairs[2 * v], 2); }
 
 }  // namespace
 
@@ -123,32 +133,32 @@ void AppendTimestamp(std::string* out, Timestamp t) {
   int64_t y;
   unsigned m, d;
   CivilFromDays(days, &y, &m, &d);
-  unsigned year = static_cast<unsigned>(y);
-  out->push_back(static_cast<char>('0' + year / 1000 % 10));
-  out->push_back(static_cast<char>('0' + year / 100 % 10));
-  Append2(out, year % 100);
-  out->push_back('-');
-  Append2(out, m);
-  out->push_back('-');
-  Append2(out, d);
-  out->push_back('T');
-  int64_t secs = rem / kMicrosPerSecond;
-  int64_t micros = rem % kMicrosPerSecond;
-  Append2(out, static_cast<unsigned>(secs / 3600));
-  out->push_back(':');
-  Append2(out, static_cast<unsigned>(secs / 60 % 60));
-  out->push_back(':');
-  Append2(out, static_cast<unsigned>(secs % 60));
+  const auto year = static_cast<unsigned>(y);  // 1..9999 (kMinMicros..kMaxMicros)
+  const auto secs = static_cast<unsigned>(rem / kMicrosPerSecond);
+  const auto micros = static_cast<unsigned>(rem % kMicrosPerSecond);
+  char buf[27];  // YYYY-MM-DDTHH:MM:SS.ffffffZ
+  Put2(buf, year / 100 % 100);
+  Put2(buf + 2, year % 100);
+  buf[4] = '-';
+  Put2(buf + 5, m);
+  buf[7] = '-';
+  Put2(buf + 8, d);
+  buf[10] = 'T';
+  Put2(buf + 11, secs / 3600);
+  buf[13] = ':';
+  Put2(buf + 14, secs / 60 % 60);
+  buf[16] = ':';
+  Put2(buf + 17, secs % 60);
+  size_t n = 19;
   if (micros != 0) {
-    out->push_back('.');
-    char buf[6];
-    for (int i = 5; i >= 0; --i) {
-      buf[i] = static_cast<char>('0' + micros % 10);
-      micros /= 10;
-    }
-    out->append(buf, 6);
+    buf[19] = '.';
+    Put2(buf + 20, micros / 10000);
+    Put2(buf + 22, micros / 100 % 100);
+    Put2(buf + 24, micros % 100);
+    n = 26;
   }
-  out->push_back('Z');
+  buf[n++] = 'Z';
+  out->append(buf, n);
 }
 
 std::string FormatTimestamp(Timestamp t) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <limits>
 #include <string>
 #include <string_view>
@@ -210,6 +211,43 @@ TEST(AppendStringTest, EscapesEveryControlCharacter) {
     ASSERT_TRUE(r.ReadString(&round_trip)) << r.error();
     EXPECT_EQ(round_trip, s);
   }
+}
+
+TEST(AppendStringTest, EscapesEveryByteValueAtEveryPositionOfALongString) {
+  // AppendString skips eight bytes at a time; this checks every byte value at every offset of
+  // 8-byte words against a byte-at-a-time reference.
+  auto reference = [](std::string_view s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+        out.push_back(static_cast<char>(c));
+      } else if (c >= 0x20) {
+        out.push_back(static_cast<char>(c));
+      } else {
+        static const char* const kShort[] = {"\\b", "\\t", "\\n", nullptr, "\\f", "\\r"};
+        if (c >= 8 && c <= 13 && kShort[c - 8] != nullptr) {
+          out.append(kShort[c - 8]);
+        } else {
+          char buf[8];
+          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+          out.append(buf);
+        }
+      }
+    }
+    return out + "\"";
+  };
+  for (int c = 0; c < 256; ++c) {
+    for (size_t at = 0; at < 19; ++at) {
+      std::string s(19, 'a');
+      s[at] = static_cast<char>(c);
+      s[18 - at] = static_cast<char>(0xc3);  // a UTF-8 lead byte elsewhere
+      ASSERT_EQ(Quoted(s), reference(s)) << "byte " << c << " at " << at;
+    }
+  }
+  std::string all;
+  for (int c = 0; c < 256; ++c) all.push_back(static_cast<char>(c));
+  EXPECT_EQ(Quoted(all + all), reference(all + all));
 }
 
 TEST(AppendIntTest, RendersInt64AndUint64Extremes) {
