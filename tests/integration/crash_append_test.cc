@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -123,24 +125,49 @@ TEST(CrashTest, KillNineDuringProjectionCatchUpThenStateEqualsARebuild) {
   testing::TempDir dir;
   const std::string data = dir.Sub("data");
   const std::string input = dir.Sub("events.ndjson");
-  auto gen = RunRapport(dir, "gen --customers 3000 --events 120000 --seed 23");
+  constexpr size_t kEvents = 120000;
+  auto gen =
+      RunRapport(dir, "gen --customers 3000 --events " + std::to_string(kEvents) + " --seed 23");
   ASSERT_EQ(gen.exit_code, 0) << gen.err;
   testing::WriteFile(input, gen.out);
 
+  // Kills are placed by progress, not by the clock (a fixed window outlived the whole run once
+  // the program got faster): odd attempts after a random number of results, even ones at a
+  // random moment after the last result, while the projections catch up.
   std::mt19937 rng(std::random_device{}());
   int kills = 0;
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    pid_t pid = StartAppend(data, input, dir.Sub("out"));
-    // Kill at a random moment of the append and of the projection catch-up that follows it.
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(300, 2500)(rng)));
+  for (int attempt = 0; attempt < 8 && kills < 3; ++attempt) {
+    if (attempt > 0 && kills == 0) {
+      // The run before went through unkilled; start again so that there is work to interrupt.
+      std::filesystem::remove_all(data);
+    }
+    const std::string out = dir.Sub("out" + std::to_string(attempt));
+    const bool in_catch_up = attempt % 2 == 0;
+    const size_t wanted =
+        in_catch_up ? kEvents : std::uniform_int_distribution<size_t>(2000, kEvents - 20000)(rng);
+    const auto after = std::chrono::milliseconds(
+        in_catch_up ? std::uniform_int_distribution<int>(0, 300)(rng) : 0);
+    pid_t pid = StartAppend(data, input, out);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    std::optional<std::chrono::steady_clock::time_point> kill_at;
     int status = 0;
-    if (waitpid(pid, &status, WNOHANG) == pid) continue;
+    bool exited = false;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (waitpid(pid, &status, WNOHANG) == pid) {
+        exited = true;
+        break;
+      }
+      if (!kill_at && CountLines(out) >= wanted) kill_at = std::chrono::steady_clock::now() + after;
+      if (kill_at && std::chrono::steady_clock::now() >= *kill_at) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    if (exited) continue;
     ASSERT_EQ(kill(pid, SIGKILL), 0);
     waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFSIGNALED(status));
     ++kills;
   }
-  EXPECT_GE(kills, 1);
+  EXPECT_GE(kills, 2) << "the appends finished before they could be killed";
   auto finish = RunRapport(dir, "append --data-dir " + data + " " + input);
   ASSERT_EQ(finish.exit_code, 0) << finish.err;
 
