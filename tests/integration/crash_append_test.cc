@@ -159,7 +159,7 @@ TEST(CrashTest, KillNineDuringProjectionCatchUpThenStateEqualsARebuild) {
       }
       if (!kill_at && CountLines(out) >= wanted) kill_at = std::chrono::steady_clock::now() + after;
       if (kill_at && std::chrono::steady_clock::now() >= *kill_at) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      std::this_thread::sleep_for(std::chrono::milliseconds(kill_at ? 5 : 20));
     }
     if (exited) continue;
     ASSERT_EQ(kill(pid, SIGKILL), 0);
