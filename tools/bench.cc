@@ -33,6 +33,24 @@ struct AppendFigures {
   bool ok = true;
 };
 
+// Parses lines [begin, end) of `lines` (end clamped) into `events`; false, with the line named on
+// stderr, at the first bad one.
+bool PrepareLines(const std::vector<std::string>& lines, size_t begin, size_t end,
+                  const ledger::CodecOptions& codec, std::vector<ledger::PreparedEvent>* events) {
+  end = std::min(lines.size(), end);
+  events->reserve(events->size() + (end > begin ? end - begin : 0));
+  for (size_t i = begin; i < end; ++i) {
+    auto p = ledger::ParseAndPrepare(lines[i], codec);
+    if (!p.ok()) {
+      std::fprintf(stderr, "bench: line %zu: %s\n", i + 1,
+                   std::string(p.status().message()).c_str());
+      return false;
+    }
+    events->push_back(std::move(*p));
+  }
+  return true;
+}
+
 // Appends `lines` in atomic batches of `batch` from `threads` threads, each parsing its own
 // batches (the JSON-to-ledger path), the way concurrent HTTP publishers would.
 AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& lines,
@@ -50,17 +68,9 @@ AppendFigures AppendAll(ledger::Ledger& ledger, const std::vector<std::string>& 
       for (size_t b; (b = next.fetch_add(1)) < batches && !failed.load();) {
         auto t0 = BenchClock::now();
         std::vector<ledger::PreparedEvent> events;
-        size_t end = std::min(lines.size(), (b + 1) * bench.batch);
-        events.reserve(end - b * bench.batch);
-        for (size_t i = b * bench.batch; i < end; ++i) {
-          auto p = ledger::ParseAndPrepare(lines[i], codec);
-          if (!p.ok()) {
-            std::fprintf(stderr, "bench: line %zu: %s\n", i + 1,
-                         std::string(p.status().message()).c_str());
-            failed = true;
-            return;
-          }
-          events.push_back(std::move(*p));
+        if (!PrepareLines(lines, b * bench.batch, (b + 1) * bench.batch, codec, &events)) {
+          failed = true;
+          return;
         }
         size_t n = events.size();
         auto r = ledger.Append(std::move(events));
@@ -206,6 +216,18 @@ int RunBenchReplay(const CommonFlags& flags, const BenchFlags& bench) {
 namespace rapport::tools {
 namespace {
 
+// A projection runner over `ledger` with the config's rules; exit code on failure.
+int OpenRunner(ledger::Ledger* ledger, const Config& config,
+               std::unique_ptr<projections::Runner>* runner) {
+  absl::Status s =
+      projections::Runner::Open(ledger, projections::RunnerOptions{config.rules}, runner);
+  if (!s.ok()) {
+    std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
+    return kExitRuntime;
+  }
+  return kExitOk;
+}
+
 // A ledger loaded with the bench workload (untimed) and a runner over it; exit code on failure.
 int LoadForProjections(const CommonFlags& flags, const BenchFlags& bench, Config* config,
                        std::unique_ptr<ledger::Ledger>* ledger,
@@ -214,13 +236,7 @@ int LoadForProjections(const CommonFlags& flags, const BenchFlags& bench, Config
   if (int code = SetUpBench(flags, bench, config, &lines, ledger); code != kExitOk) return code;
   std::fprintf(stderr, "bench: loading the ledger (untimed)\n");
   if (!AppendAll(**ledger, lines, bench, config->codec, isatty(2)).ok) return kExitRuntime;
-  absl::Status s =
-      projections::Runner::Open(ledger->get(), projections::RunnerOptions{config->rules}, runner);
-  if (!s.ok()) {
-    std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
-    return kExitRuntime;
-  }
-  return kExitOk;
+  return OpenRunner(ledger->get(), *config, runner);
 }
 
 // Resets the process's peak resident set size (Linux: /proc/self/clear_refs), so that PeakRssMb
@@ -302,12 +318,8 @@ int RunBenchLive(const CommonFlags& flags, const BenchFlags& bench) {
   std::unique_ptr<ledger::Ledger> ledger;
   if (int code = SetUpBench(flags, bench, &config, &lines, &ledger); code != kExitOk) return code;
   std::unique_ptr<projections::Runner> runner;
-  absl::Status s =
-      projections::Runner::Open(ledger.get(), projections::RunnerOptions{config.rules}, &runner);
-  if (!s.ok()) {
-    std::fprintf(stderr, "rapport: %s\n", std::string(s.message()).c_str());
-    return kExitRuntime;
-  }
+  if (int code = OpenRunner(ledger.get(), config, &runner); code != kExitOk) return code;
+  absl::Status s;
   // Each batch is appended (untimed), then the runner catches up on it (timed), as the
   // background runner does every live_interval_ms: at 20,000 events/s, 400 events per 20 ms.
   std::fprintf(stderr, "bench: appending in batches of %zu, catching up after each\n", bench.batch);
@@ -317,15 +329,7 @@ int RunBenchLive(const CommonFlags& flags, const BenchFlags& bench) {
   auto last_print = BenchClock::now();
   for (size_t b = 0; b < lines.size(); b += bench.batch) {
     std::vector<ledger::PreparedEvent> events;
-    for (size_t i = b; i < std::min(lines.size(), b + bench.batch); ++i) {
-      auto p = ledger::ParseAndPrepare(lines[i], config.codec);
-      if (!p.ok()) {
-        std::fprintf(stderr, "bench: line %zu: %s\n", i + 1,
-                     std::string(p.status().message()).c_str());
-        return kExitRuntime;
-      }
-      events.push_back(std::move(*p));
-    }
+    if (!PrepareLines(lines, b, b + bench.batch, config.codec, &events)) return kExitRuntime;
     if (auto r = ledger->Append(std::move(events)); !r.ok()) {
       std::fprintf(stderr, "bench: append failed: %s\n", std::string(r.status().message()).c_str());
       return kExitRuntime;
