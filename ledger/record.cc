@@ -87,6 +87,10 @@ bool DecodeCustomerIndexEntry(std::string_view b, CustomerIndexEntry* e) {
 }
 
 std::string EncodeRecord(const StoredRecord& r, const Event* touchpoint) {
+  return std::string(EncodeRecordView(r, touchpoint));
+}
+
+std::string_view EncodeRecordView(const StoredRecord& r, const Event* touchpoint) {
   thread_local flatbuffers::FlatBufferBuilder fbb(2048);
   fbb.Clear();
   auto customer_id = fbb.CreateString(r.customer_id);
@@ -123,7 +127,7 @@ std::string EncodeRecord(const StoredRecord& r, const Event* touchpoint) {
   if (!r.links.empty()) b.add_links(links);
   if (touchpoint != nullptr) b.add_touchpoint(typed);
   fbb.Finish(b.Finish(), schemas::LedgerRecordIdentifier());
-  return std::string(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
+  return std::string_view(reinterpret_cast<const char*>(fbb.GetBufferPointer()), fbb.GetSize());
 }
 
 namespace {

@@ -70,6 +70,9 @@ struct StoredRecord {
 // Encodes `record` as a FlatBuffers LedgerRecord; with `touchpoint` (the record's event, as
 // rapport.ledger carries it) the typed Touchpoint is filled in too.
 std::string EncodeRecord(const StoredRecord& record, const Event* touchpoint = nullptr);
+// The same bytes, in a buffer of the calling thread that the next call on it reuses: for callers
+// that copy them at once (into a WriteBatch), without a string of their own.
+std::string_view EncodeRecordView(const StoredRecord& record, const Event* touchpoint = nullptr);
 // Decodes and verifies a LedgerRecord buffer; DataLoss when it is not one.
 absl::StatusOr<StoredRecord> DecodeRecord(std::string_view bytes);
 
