@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <deque>
-#include <optional>
 #include <thread>
 
 #include "absl/container/flat_hash_map.h"
@@ -194,7 +193,7 @@ void Ledger::Impl::SequencerLoop() {
     std::vector<Request*> take;
     uint64_t durable;
     bool writer_idle;
-    std::optional<rocksdb::WriteBatch> spare;
+    auto g = std::make_unique<Group>();
     {
       absl::MutexLock lock(&mu);
       // Backpressure: at most two groups wait for the disk, so that requests arriving meanwhile
@@ -230,7 +229,7 @@ void Ledger::Impl::SequencerLoop() {
       durable = durable_group;
       writer_idle = to_write.empty();
       if (!spare_batches.empty()) {
-        spare = std::move(spare_batches.back());
+        g->batch = std::move(spare_batches.back());
         spare_batches.pop_back();
       }
     }
@@ -245,8 +244,6 @@ void Ledger::Impl::SequencerLoop() {
       customer_heads.clear();
       links.clear();
     }
-    auto g = std::make_unique<Group>();
-    if (spare) g->batch = std::move(*spare);
     auto t0 = std::chrono::steady_clock::now();
     timespec cpu0, cpu1;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);

@@ -319,7 +319,6 @@ int RunBenchLive(const CommonFlags& flags, const BenchFlags& bench) {
   if (int code = SetUpBench(flags, bench, &config, &lines, &ledger); code != kExitOk) return code;
   std::unique_ptr<projections::Runner> runner;
   if (int code = OpenRunner(ledger.get(), config, &runner); code != kExitOk) return code;
-  absl::Status s;
   // Each batch is appended (untimed), then the runner catches up on it (timed), as the
   // background runner does every live_interval_ms: at 20,000 events/s, 400 events per 20 ms.
   std::fprintf(stderr, "bench: appending in batches of %zu, catching up after each\n", bench.batch);
@@ -337,7 +336,7 @@ int RunBenchLive(const CommonFlags& flags, const BenchFlags& bench) {
     double cpu0 = ProcessCpuSeconds();
     auto t0 = BenchClock::now();
     uint64_t n = 0;
-    s = runner->CatchUp(&n);
+    absl::Status s = runner->CatchUp(&n);
     auto t1 = BenchClock::now();
     cpu += ProcessCpuSeconds() - cpu0;
     wall += SecondsBetween(t0, t1);
