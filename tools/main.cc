@@ -1,11 +1,13 @@
 // The `rapport` program: parses the command line and hands over to tools/commands.h.
 #include <CLI/CLI.hpp>
 
+#include "tools/allocator.h"
 #include "tools/commands.h"
 #include "tools/config.h"
 
 int main(int argc, char** argv) {
   using namespace rapport::tools;
+  TuneAllocator();
   CLI::App app{"rapport — an event-sourced relationship ledger (see README.md)"};
   app.require_subcommand(1);
   CommonFlags common;

@@ -1,0 +1,35 @@
+#include "tools/allocator.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+
+#include "mimalloc.h"
+
+namespace rapport::tools {
+
+void TuneAllocator() {
+  // Looked up at run time: the tools library is not linked with mimalloc (the tests run on glibc's
+  // malloc), only the programs are.
+  using SetFn = void (*)(mi_option_t, long);
+  auto set = reinterpret_cast<SetFn>(dlsym(RTLD_DEFAULT, "mi_option_set"));
+  if (set == nullptr) return;
+  struct Setting {
+    mi_option_t option;
+    const char* env;
+    long value;
+  };
+  // Page faults are costly on virtual machines: each first touch of a 4 KiB page traps. Huge
+  // pages take one fault per 2 MiB, and the delays stop memtables, Kafka buffers and batches from
+  // being returned and faulted in again with every cycle.
+  static constexpr Setting kSettings[] = {
+      {mi_option_large_os_pages, "MIMALLOC_LARGE_OS_PAGES", 1},
+      {mi_option_decommit_delay, "MIMALLOC_DECOMMIT_DELAY", 1000},
+      {mi_option_segment_decommit_delay, "MIMALLOC_SEGMENT_DECOMMIT_DELAY", 5000},
+  };
+  for (const Setting& s : kSettings) {
+    if (std::getenv(s.env) == nullptr) set(s.option, s.value);
+  }
+}
+
+}  // namespace rapport::tools
