@@ -1,4 +1,4 @@
-// Process-wide allocator settings for the programs (rapport, the benchmarks).
+// Process-wide allocator settings for the `rapport` program (its serve, broker and bench commands).
 #ifndef RAPPORT_TOOLS_ALLOCATOR_H_
 #define RAPPORT_TOOLS_ALLOCATOR_H_
 
