@@ -43,6 +43,9 @@ struct ServeFlags {
   std::string log_level;   // empty: the config's log.level
   std::string log_format;  // text or json; empty: the config's log.format
 };
+// Sends the libraries' logs (spdlog's default logger, stdout until then) to stderr, so that stdout
+// carries only what a command prints for scripts: JSON, CSV, the bootstrap address. Idempotent.
+void LogToStderr();
 // `rapport serve`: the whole pipeline until SIGTERM/SIGINT, then drains and stops.
 int RunServe(const CommonFlags& flags, const ServeFlags& serve);
 // `rapport broker`: the embedded broker as a process of its own, until SIGTERM/SIGINT.

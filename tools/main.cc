@@ -8,6 +8,7 @@
 int main(int argc, char** argv) {
   using namespace rapport::tools;
   TuneAllocator();
+  LogToStderr();
   CLI::App app{"rapport — an event-sourced relationship ledger (see README.md)"};
   app.require_subcommand(1);
   CommonFlags common;

@@ -59,18 +59,9 @@ class JsonLogFormatter final : public spdlog::formatter {
   }
 };
 
-// Logs go to stderr; stdout carries only what scripts read (the bootstrap address).
-void InitLogging() {
-  static bool done = [] {
-    spdlog::set_default_logger(spdlog::stderr_color_mt("rapport"));
-    return true;
-  }();
-  (void)done;
-}
-
 // Applies log.level and log.format (flags win over the config); false after printing why.
 bool ConfigureLogging(const Config& config, const ServeFlags& flags) {
-  InitLogging();
+  LogToStderr();
   std::string level = flags.log_level.empty() ? config.log_level : flags.log_level;
   auto spd_level = spdlog::level::from_str(level);
   if (spd_level == spdlog::level::off && level != "off") {
@@ -99,6 +90,14 @@ int ExitFor(const absl::Status& s) {
 }
 
 }  // namespace
+
+void LogToStderr() {
+  static bool done = [] {
+    spdlog::set_default_logger(spdlog::stderr_color_mt("rapport"));
+    return true;
+  }();
+  (void)done;
+}
 
 int RunServe(const CommonFlags& flags, const ServeFlags& serve) {
   auto config = LoadConfig(flags.config);
