@@ -2,7 +2,9 @@
 
 #include <dlfcn.h>
 
+#include <cctype>
 #include <cstdlib>
+#include <string>
 
 #include "mimalloc.h"
 
@@ -27,8 +29,14 @@ void TuneAllocator() {
       {mi_option_decommit_delay, "MIMALLOC_DECOMMIT_DELAY", 1000},
       {mi_option_segment_decommit_delay, "MIMALLOC_SEGMENT_DECOMMIT_DELAY", 5000},
   };
+  // mimalloc reads each option from MIMALLOC_NAME or mimalloc_name; either wins over ours.
+  auto in_environment = [](const char* name) {
+    std::string lower = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return std::getenv(name) != nullptr || std::getenv(lower.c_str()) != nullptr;
+  };
   for (const Setting& s : kSettings) {
-    if (std::getenv(s.env) == nullptr) set(s.option, s.value);
+    if (!in_environment(s.env)) set(s.option, s.value);
   }
 }
 

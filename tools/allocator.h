@@ -8,8 +8,8 @@ namespace rapport::tools {
 // transparent huge pages and to keep freed memory for a second (segments 5 s) before returning it
 // to the OS. With its defaults, `bench ingest` of 1M events took 2.1M minor page faults and 30 s
 // of system time; with these, 0.11M and 7-8 s (docs/PERFORMANCE.md, "sixth session"). A
-// MIMALLOC_* environment variable of the same option wins. Does nothing under other allocators.
-// Call first thing in main().
+// MIMALLOC_* (or mimalloc_*) environment variable of the same option wins. Does nothing under other
+// allocators. Call first thing in main().
 void TuneAllocator();
 
 }  // namespace rapport::tools
